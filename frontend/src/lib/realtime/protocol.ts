@@ -1,0 +1,53 @@
+/** WebSocket frames of DESIGN section 5, as seen on the all-rooms socket `/ws/chat/`. */
+import type { Message, Room } from '../api/types';
+
+export type ClientFrame =
+  | { type: 'message_send'; room: number; content: string; temp_id: string; message_type?: string }
+  | { type: 'message_edit'; message_id: number; content: string }
+  | { type: 'message_delete'; message_id: number }
+  | { type: 'reaction'; message_id: number; emoji: string; action: 'add' | 'remove' }
+  | { type: 'typing'; room: number; is_typing: boolean }
+  | { type: 'mark_delivered'; room: number; message_id: number }
+  | { type: 'mark_read'; room: number; message_id: number }
+  | { type: 'sync_request'; room: number; last_seq: number; since_change_seq?: number }
+  | { type: 'ping' };
+
+export interface RoomCursorFrame {
+  room: number;
+  last_seq: number;
+}
+
+export type ServerFrame =
+  | { type: 'connection_established'; user_id: number; room_id: number | null; last_message_id?: number | null; rooms?: RoomCursorFrame[] }
+  | { type: 'message_pending'; temp_id: string; status: 'sending' }
+  | { type: 'message_confirmed'; temp_id: string; message: Message }
+  | { type: 'message_failed'; temp_id: string; error: string }
+  | { type: 'message_new'; message: Message }
+  | { type: 'message_updated'; message: Message }
+  | { type: 'typing'; room: number; user_id: number; username: string; is_typing: boolean }
+  | { type: 'user_presence'; user_id: number; username: string; status: 'online' | 'offline' }
+  | { type: 'receipt'; room: number; user_id: number; kind: 'delivered' | 'read'; message_id: number; seq: number }
+  | { type: 'sync_response'; room: number; messages: Message[]; updated?: Message[]; has_more: boolean; reset?: boolean; last_seq?: number }
+  | { type: 'room_added'; room: Room }
+  | { type: 'error'; message: string; code?: string; temp_id?: string }
+  | { type: 'pong' };
+
+export type ServerFrameType = ServerFrame['type'];
+export type FrameOf<T extends ServerFrameType> = Extract<ServerFrame, { type: T }>;
+
+export type ConnectionState = 'online' | 'connecting' | 'offline';
+
+/** Close codes with a meaning of their own (DESIGN section 5). */
+export const CLOSE_UNAUTHENTICATED = 4001;
+export const CLOSE_FORBIDDEN = 4003;
+export const CLOSE_POLICY = 4008;
+
+export function parseServerFrame(data: unknown): ServerFrame | null {
+  if (typeof data !== 'string') return null;
+  try {
+    const frame = JSON.parse(data) as { type?: unknown };
+    return frame && typeof frame.type === 'string' ? (frame as ServerFrame) : null;
+  } catch {
+    return null;
+  }
+}
