@@ -1,0 +1,25 @@
+from django.urls import path, register_converter
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.api import views
+from apps.api.converters import IdConverter
+
+register_converter(IdConverter, "id")
+
+urlpatterns = [
+    path("auth/register/", views.RegisterView.as_view(), name="auth-register"),
+    path("auth/token/", views.TokenView.as_view(), name="auth-token"),
+    path("auth/me/", views.MeView.as_view(), name="auth-me"),
+    path("users/", views.UsersView.as_view(), name="users"),
+    path("chat/rooms/", views.RoomsView.as_view(), name="rooms"),
+    path("chat/rooms/<id:room_id>/", views.RoomView.as_view(), name="room"),
+    path("chat/rooms/<id:room_id>/members/", views.RoomMembersView.as_view(), name="room-members"),
+    path("chat/rooms/<id:room_id>/members/<id:user_id>/", views.RoomMemberView.as_view(), name="room-member"),
+    path("chat/rooms/<id:room_id>/read/", views.RoomReadView.as_view(), name="room-read"),
+    path("chat/messages/", views.MessagesView.as_view(), name="messages"),
+    path("chat/messages/<id:message_id>/", views.MessageView.as_view(), name="message"),
+    path("chat/messages/<id:message_id>/reactions/<str:emoji>/", views.ReactionView.as_view(), name="reaction"),
+    path("rum/", views.RumView.as_view(), name="rum"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WsConfig(AppConfig):
+    name = "apps.ws"
+    label = "ws"

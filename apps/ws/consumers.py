@@ -1,0 +1,329 @@
+"""The chat socket: `/ws/chat/{room_id}/` (one room) and `/ws/chat/` (every room of the user).
+
+Thin by rule: validate a frame, call one chat.actions / chat.queries function, reply. Events
+come back from the channel layer as ready-made JSON text (encoded once by the publisher).
+"""
+import logging
+import time
+
+import orjson
+from channels.consumer import get_handler_name
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from apps.ws import db, process
+from apps.ws.limits import TokenBucket
+from apps.ws.receipts import ReceiptCoalescer
+from chat import actions, events, metrics, queries
+from chat.errors import ChatError, InvalidInput
+from chat.text import clean_id, clean_temp_id
+
+log = logging.getLogger(__name__)
+
+NOT_AUTHENTICATED, FORBIDDEN, POLICY = 4001, 4003, 4008
+STALE_DROPPABLE_SECONDS = 1.0  # a typing event older than this is backlog: drop it first
+
+
+def encode(frame: dict) -> str:
+    return orjson.dumps(frame).decode()
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    user = None
+    rooms: set[int] = set()
+    closed = False
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def __call__(self, scope, receive, send):
+        """A channel-layer failure (Redis outage, failover) must not leave the socket silently
+        deaf: close it with 1012 so the client reconnects and syncs."""
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception:  # noqa: BLE001
+            metrics.CHANNEL_LAYER_ERRORS.labels("receive").inc()
+            log.warning("consumer stopped by an error; closing with 1012", exc_info=True)
+            try:
+                await send({"type": "websocket.close", "code": process.SERVER_RESTART})
+            except Exception:  # noqa: BLE001 - the socket may be gone already
+                pass
+            metrics.WS_CLOSES.labels(str(process.SERVER_RESTART)).inc()
+            await self._leave()
+
+    async def dispatch(self, message):
+        """Channels closes stale DB connections before every event, on its one shared DB thread;
+        our domain calls run on a pool with their own connection care (apps.ws.db), so skip it:
+        at fan-out rates that hop per event is the bottleneck."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        await handler(message)
+
+    async def connect(self):
+        await self.accept()
+        self.user = self.scope.get("user")
+        self.room_id = self.scope["url_route"]["kwargs"].get("room_id")
+        self.bucket = TokenBucket(settings.CHAT_WS_RATE_PER_SECOND, settings.CHAT_WS_RATE_BURST)
+        self.receipts = ReceiptCoalescer(settings.CHAT_RECEIPT_COALESCE_SECONDS, self._flush_receipt)
+        self.typing_sent: dict[int, float] = {}
+        if not self.user or not self.user.is_authenticated or not self.scope.get("auth_via"):
+            return await self.close_with(NOT_AUTHENTICATED)
+        room_ids = set(await db.call(queries.room_ids_of_user, self.user.id))
+        if self.room_id is not None and self.room_id not in room_ids:
+            return await self.close_with(FORBIDDEN)
+        self.rooms = {self.room_id} if self.room_id is not None else room_ids
+        try:
+            for room_id in self.rooms:
+                await self.channel_layer.group_add(events.room_group(room_id), self.channel_name)
+            await self.channel_layer.group_add(events.user_group(self.user.id), self.channel_name)
+        except Exception:  # noqa: BLE001
+            metrics.CHANNEL_LAYER_ERRORS.labels("group_add").inc()
+            return await self.close_with(process.SERVER_RESTART)
+        self.joined = True
+        metrics.WS_CONNECTIONS.inc()
+        process.register(self)
+        await self.send_frame(await db.call(self._established))
+        await process.ensure_running()
+        await db.call(actions.socket_opened, self.user, process.PROCESS_ID)
+        self.presence_counted = True
+
+    def _established(self) -> dict:
+        summary = [r for r in queries.rooms_last_seq(self.user.id) if r["room"] in self.rooms]
+        last_message_id = None
+        if self.room_id is not None:
+            page = queries.history_page(self.user.id, self.room_id, limit=1)
+            last_message_id = page["messages"][-1]["id"] if page["messages"] else None
+        return {"type": "connection_established", "user_id": self.user.id, "room_id": self.room_id,
+                "last_message_id": last_message_id, "rooms": summary}
+
+    async def close_with(self, code: int):
+        metrics.WS_CLOSES.labels(str(code)).inc()
+        self.closed = True
+        await self.close(code=code)
+
+    async def disconnect(self, code):
+        metrics.WS_CLOSES.labels(str(code)).inc()
+        await self._leave()
+
+    async def _leave(self):
+        if getattr(self, "left", False):
+            return
+        self.left = True
+        if hasattr(self, "receipts"):
+            self.receipts.cancel()
+        if getattr(self, "joined", False):
+            metrics.WS_CONNECTIONS.dec()
+            for group in [events.room_group(r) for r in self.rooms] + [events.user_group(self.user.id)]:
+                try:
+                    await self.channel_layer.group_discard(group, self.channel_name)
+                except Exception:  # noqa: BLE001 - group membership expires by itself
+                    metrics.CHANNEL_LAYER_ERRORS.labels("group_discard").inc()
+        if getattr(self, "presence_counted", False):
+            try:
+                await db.call(actions.socket_closed, self.user, process.PROCESS_ID)
+            except Exception:  # noqa: BLE001 - the dead-process reaper settles it
+                log.warning("presence decrement failed", exc_info=True)
+
+    # --- frames from the client -------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.closed:
+            return
+        raw = text_data if text_data is not None else bytes_data
+        if raw is None or len(raw) > settings.CHAT_WS_MAX_FRAME_BYTES:
+            return await self.close_with(POLICY)
+        if not self.bucket.take():
+            metrics.WS_RATE_LIMITED.inc()
+            if self.bucket.abusive:
+                return await self.close_with(POLICY)
+            return await self.send_error("too many frames: slow down", "rate_limited", self._temp_id_of(raw))
+        try:
+            frame = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return await self.send_error("frames are JSON objects", "invalid_json")
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            return await self.send_error("a frame is a JSON object with a string `type`", "invalid_frame")
+        handler = self.HANDLERS.get(frame["type"])
+        if handler is None:
+            return await self.send_error(f"unknown frame type {frame['type'][:40]!r}", "unknown_type")
+        try:
+            await handler(self, frame)
+        except ChatError as exc:
+            await self.send_error(exc.message, exc.code, frame.get("temp_id") if isinstance(frame.get("temp_id"), str) else None, exc.field)
+        except Exception:  # noqa: BLE001 - no frame ends the consumer
+            log.exception("frame %s failed", frame["type"])
+            await self.send_error("the server could not handle this frame", "server_error")
+
+    @staticmethod
+    def _temp_id_of(raw) -> str | None:
+        try:
+            temp_id = orjson.loads(raw).get("temp_id")
+        except Exception:  # noqa: BLE001
+            return None
+        return temp_id if isinstance(temp_id, str) else None
+
+    def frame_room(self, frame: dict) -> int:
+        """The room a frame is about: its `room`, or the socket's own room."""
+        if frame.get("room") is None:
+            if self.room_id is None:
+                raise InvalidInput("room is required on /ws/chat/", field="room")
+            return self.room_id
+        room_id = clean_id(frame["room"], "room")
+        if room_id not in self.rooms:
+            raise ChatError("not a member of this room", field="room", code="forbidden")
+        return room_id
+
+    async def on_message_send(self, frame):
+        started = time.perf_counter()
+        room_id = self.frame_room(frame)
+        temp_id = clean_temp_id(frame.get("temp_id"))
+        await self.send_frame({"type": "message_pending", "temp_id": temp_id, "status": "sending"})
+        try:
+            result = await db.call(actions.send_message, self.user, room_id, frame.get("content"), temp_id,
+                                   frame.get("message_type", "text"), self.channel_name)
+        except ChatError as exc:
+            return await self.send_frame({"type": "message_failed", "temp_id": temp_id, "error": exc.message,
+                                          "code": exc.code})
+        except Exception:  # noqa: BLE001
+            log.exception("send failed")
+            return await self._send_outcome_unknown(room_id, temp_id)
+        await self.send_frame({"type": "message_confirmed", "temp_id": temp_id, "message": result.message})
+        metrics.MESSAGE_SEND_SECONDS.observe(time.perf_counter() - started)
+
+    async def _send_outcome_unknown(self, room_id: int, temp_id: str):
+        """The database failed mid-send: whether the commit landed is unknown. Look it up by
+        temp_id, so the answer is true either way (exactly-once rests on temp_id)."""
+        try:
+            stored = await db.call(queries.message_by_temp_id, room_id, self.user.id, temp_id)
+        except Exception:  # noqa: BLE001
+            stored = None
+        if stored is not None:
+            return await self.send_frame({"type": "message_confirmed", "temp_id": temp_id, "message": stored})
+        await self.send_frame({"type": "message_failed", "temp_id": temp_id,
+                               "error": "not stored: the database is unavailable, retry", "code": "unavailable"})
+
+    async def on_message_edit(self, frame):
+        await db.call(actions.edit_message, self.user, frame.get("message_id"), frame.get("content"))
+
+    async def on_message_delete(self, frame):
+        await db.call(actions.delete_message, self.user, frame.get("message_id"))
+
+    async def on_reaction(self, frame):
+        action = frame.get("action", "add")
+        if action not in ("add", "remove"):
+            raise InvalidInput("action is 'add' or 'remove'", field="action")
+        await db.call(actions.set_reaction, self.user, frame.get("message_id"), frame.get("emoji"), action == "add")
+
+    async def on_typing(self, frame):
+        room_id = self.frame_room(frame)
+        is_typing = frame.get("is_typing", True)
+        now = time.monotonic()
+        if is_typing is True and now - self.typing_sent.get(room_id, 0.0) < 1.0:
+            return  # a refresh within a second adds nothing: clients expire after ~6 s
+        self.typing_sent[room_id] = now if is_typing is True else 0.0
+        await db.call(actions.set_typing, self.user, room_id, is_typing, self.channel_name)
+
+    async def on_mark_delivered(self, frame):
+        await self.receipts.mark(self.frame_room(frame), "delivered", clean_id(frame.get("message_id"), "message_id"))
+
+    async def on_mark_read(self, frame):
+        await self.receipts.mark(self.frame_room(frame), "read", clean_id(frame.get("message_id"), "message_id"))
+
+    async def _flush_receipt(self, room_id: int, kind: str, message_id: int):
+        mark = actions.mark_read if kind == "read" else actions.mark_delivered
+        try:
+            await db.call(mark, self.user, room_id, message_id)
+        except ChatError as exc:
+            await self.send_error(exc.message, exc.code, field=exc.field)
+        except Exception:  # noqa: BLE001 - a lost mark is re-sent by the client's next one
+            log.warning("receipt write failed", exc_info=True)
+
+    async def on_sync_request(self, frame):
+        started = time.perf_counter()
+        room_id = self.frame_room(frame)
+        answer = await db.call(self._sync_answer, room_id, frame)
+        await self.send_frame({"type": "sync_response", **answer})
+        metrics.SYNC_SECONDS.observe(time.perf_counter() - started)
+        metrics.SYNC_MESSAGES.observe(len(answer["messages"]) + len(answer["updated"]))
+        if answer["reset"]:
+            metrics.SYNC_RESETS.inc()
+
+    def _sync_answer(self, room_id: int, frame: dict) -> dict:
+        if frame.get("last_seq") is not None:
+            if isinstance(frame["last_seq"], bool) or not isinstance(frame["last_seq"], int) or frame["last_seq"] < 0:
+                raise InvalidInput("last_seq must be a non-negative integer", field="last_seq")
+            last_seq = frame["last_seq"]
+        elif frame.get("last_message_id") is not None:
+            last_seq = queries.last_seq_for_message(room_id, clean_id(frame["last_message_id"], "last_message_id"))
+        else:
+            last_seq = 0
+        since = frame.get("since_change_seq")
+        if since is not None and (isinstance(since, bool) or not isinstance(since, int) or since < 0):
+            raise InvalidInput("since_change_seq must be a non-negative integer", field="since_change_seq")
+        return queries.changes_since(self.user.id, room_id, last_seq=last_seq, since_change_seq=since)
+
+    async def on_ping(self, frame):
+        await self.send_frame({"type": "pong"})
+
+    HANDLERS = {
+        "message_send": on_message_send,
+        "message_edit": on_message_edit,
+        "message_delete": on_message_delete,
+        "reaction": on_reaction,
+        "typing": on_typing,
+        "mark_delivered": on_mark_delivered,
+        "mark_read": on_mark_read,
+        "sync_request": on_sync_request,
+        "ping": on_ping,
+    }
+
+    # --- events from the channel layer ------------------------------------------------------
+
+    async def chat_frame(self, event):
+        if self.closed or event.get("exclude") == self.channel_name:
+            return
+        kind = event.get("kind")
+        if kind == "room_added":
+            return await self._room_added(event)
+        if kind == "room_removed":
+            return await self._room_removed(event)
+        room = event.get("room")
+        if room is not None and room not in self.rooms:
+            return
+        if event.get("droppable") and time.time() - event.get("ts", 0) > STALE_DROPPABLE_SECONDS:
+            metrics.WS_FRAMES_DROPPED.labels(kind or "unknown").inc()
+            return
+        await self.send(text_data=event["frame"])
+        if kind == "message_new":
+            metrics.MESSAGE_FANOUT_SECONDS.observe(max(0.0, time.time() - event.get("ts", time.time())))
+
+    async def _room_added(self, event):
+        room_id = orjson.loads(event["frame"])["room"]["id"]
+        if self.room_id is not None:
+            return  # a one-room socket stays on its room
+        self.rooms.add(room_id)
+        await self.channel_layer.group_add(events.room_group(room_id), self.channel_name)
+        await self.send(text_data=event["frame"])
+
+    async def _room_removed(self, event):
+        room_id = event.get("room")
+        if room_id not in self.rooms:
+            return
+        if self.room_id is not None:
+            return await self.close_with(FORBIDDEN)
+        self.rooms.discard(room_id)
+        await self.channel_layer.group_discard(events.room_group(room_id), self.channel_name)
+        await self.send(text_data=event["frame"])
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    async def send_frame(self, frame: dict):
+        await self.send(text_data=encode(frame))
+
+    async def send_error(self, message: str, code: str, temp_id: str | None = None, field: str | None = None):
+        frame = {"type": "error", "message": message, "code": code}
+        if temp_id is not None:
+            frame["temp_id"] = temp_id
+        if field is not None:
+            frame["field"] = field
+        await self.send_frame(frame)

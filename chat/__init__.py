@@ -1,0 +1,1 @@
+"""The chat domain: rooms, members, messages, receipts. Apps import it; it imports no app."""

@@ -1,0 +1,89 @@
+"""Rooms, memberships (with receipt watermarks), messages (with a per-room seq) and reactions.
+
+Invariants (docs/architecture.md):
+- `Message.seq` is the room's next number, taken in the insert transaction from `Room.last_seq`:
+  gap-free and unique per room.
+- `UNIQUE(room, sender, temp_id)`: a retried send returns the original message, forever.
+- Receipts are watermarks on the membership and only move forward.
+- Every write to a room (new message, edit, delete, reaction) takes the room's next `change_seq`
+  and stamps it on the message: the change feed that delta sync reads.
+"""
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Room(models.Model):
+    class Kind(models.TextChoices):
+        DIRECT = "direct"
+        GROUP = "group"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.GROUP)
+    name = models.CharField(max_length=200, blank=True)
+    last_seq = models.BigIntegerField(default=0)
+    last_change_seq = models.BigIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"room {self.pk} {self.name!r}"
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner"
+        MEMBER = "member"
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    last_delivered_seq = models.BigIntegerField(default=0)
+    last_read_seq = models.BigIntegerField(default=0)
+    joined_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "user"], name="membership_room_user_uniq"),
+        ]
+        indexes = [models.Index(fields=["user", "room"], name="membership_user_room_idx")]
+
+
+class Message(models.Model):
+    class Type(models.TextChoices):
+        TEXT = "text"
+        SYSTEM = "system"
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    seq = models.BigIntegerField()
+    temp_id = models.CharField(max_length=64)
+    type = models.CharField(max_length=10, choices=Type.choices, default=Type.TEXT)
+    content = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    version = models.IntegerField(default=1)
+    # The room change that created this message, and the latest one that touched it.
+    created_change_seq = models.BigIntegerField()
+    change_seq = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "seq"], name="message_room_seq_uniq"),
+            models.UniqueConstraint(fields=["room", "sender", "temp_id"], name="message_room_sender_temp_uniq"),
+        ]
+        indexes = [models.Index(fields=["room", "change_seq"], name="message_room_change_idx")]
+
+
+class Reaction(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    emoji = models.CharField(max_length=32)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user", "emoji"], name="reaction_message_user_emoji_uniq"),
+        ]

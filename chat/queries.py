@@ -1,0 +1,221 @@
+"""All reads. Each function answers one question of an edge, in a constant number of queries."""
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from chat import presence
+from chat.errors import InvalidInput, NotFound
+from chat.models import Membership, Message, Room
+from chat.payloads import iso, message_by_id, messages_from_queryset
+
+User = get_user_model()
+
+
+# --- membership ------------------------------------------------------------------------------
+
+def membership(user_id: int, room_id: int) -> Membership:
+    """The user's membership of the room; NotFound for non-members and missing rooms alike."""
+    found = Membership.objects.filter(user_id=user_id, room_id=room_id).first()
+    if found is None:
+        raise NotFound("room not found", field="room")
+    return found
+
+
+def is_member(user_id: int, room_id: int) -> bool:
+    return Membership.objects.filter(user_id=user_id, room_id=room_id).exists()
+
+
+def room_ids_of_user(user_id: int) -> list[int]:
+    return list(Membership.objects.filter(user_id=user_id).values_list("room_id", flat=True))
+
+
+def rooms_last_seq(user_id: int) -> list[dict]:
+    """[{room, last_seq}] for every room of the user: what a reconnecting client compares."""
+    rows = Membership.objects.filter(user_id=user_id).values_list("room_id", "room__last_seq")
+    return [{"room": room_id, "last_seq": last_seq} for room_id, last_seq in rows]
+
+
+def member_ids(room_id: int) -> list[int]:
+    return list(Membership.objects.filter(room_id=room_id).values_list("user_id", flat=True))
+
+
+# --- users and tokens ------------------------------------------------------------------------
+
+def user_for_token(key: str):
+    """The active user a token belongs to, or None when missing, unknown or expired."""
+    if not key or len(key) > 64:
+        return None
+    token = Token.objects.select_related("user").filter(key=key).first()
+    if token is None or not token.user.is_active:
+        return None
+    if token.created < timezone.now() - timedelta(seconds=settings.CHAT_TOKEN_TTL_SECONDS):
+        return None
+    return token.user
+
+
+def search_users(query: str, limit: int = 20) -> list[dict]:
+    users = User.objects.filter(is_active=True)
+    if query:
+        users = users.filter(username__icontains=query)
+    return [{"id": pk, "username": name} for pk, name in users.order_by("username").values_list("id", "username")[:limit]]
+
+
+# --- history pages ---------------------------------------------------------------------------
+
+def _seq_of(room_id: int, message_id: int, field: str) -> int:
+    seq = Message.objects.filter(room_id=room_id, id=message_id).values_list("seq", flat=True).first()
+    if seq is None:
+        raise InvalidInput(f"{field} is not a message of this room", field=field)
+    return seq
+
+
+def _page(room_id: int, *, seq_lt=None, seq_gt=None, newest_first: bool, limit: int) -> tuple[list[dict], bool]:
+    """Up to `limit` messages next to a seq, and whether more lie beyond them."""
+    queryset = Message.objects.filter(room_id=room_id)
+    if seq_lt is not None:
+        queryset = queryset.filter(seq__lt=seq_lt)
+    if seq_gt is not None:
+        queryset = queryset.filter(seq__gt=seq_gt)
+    queryset = queryset.order_by("-seq" if newest_first else "seq").select_related("sender")[: limit + 1]
+    messages = messages_from_queryset(queryset)
+    has_more = len(messages) > limit
+    messages = messages[:limit]
+    if newest_first:
+        messages.reverse()
+    return messages, has_more
+
+
+def history_page(user_id: int, room_id: int, *, limit: int, before=None, after=None, around=None) -> dict:
+    """A page of history, always chronological (DESIGN section 4)."""
+    membership(user_id, room_id)
+    if before is not None:
+        messages, has_more = _page(room_id, seq_lt=_seq_of(room_id, before, "before"), newest_first=True, limit=limit)
+        return {"messages": messages, "has_more": has_more, "cursor": messages[0]["id"] if messages else None}
+    if after is not None:
+        messages, has_more = _page(room_id, seq_gt=_seq_of(room_id, after, "after"), newest_first=False, limit=limit)
+        return {"messages": messages, "has_more": has_more, "cursor": messages[-1]["id"] if messages else None}
+    if around is not None:
+        return _around_page(room_id, around, limit)
+    messages, has_more = _page(room_id, newest_first=True, limit=limit)
+    return {"messages": messages, "has_more": has_more, "cursor": messages[0]["id"] if messages else None}
+
+
+def _around_page(room_id: int, around: int, limit: int) -> dict:
+    seq = _seq_of(room_id, around, "around")
+    older_count = (limit - 1) // 2
+    older, has_more_before = _page(room_id, seq_lt=seq, newest_first=True, limit=older_count)
+    newer, has_more_after = _page(room_id, seq_gt=seq - 1, newest_first=False, limit=limit - len(older))
+    messages = older + newer
+    return {
+        "messages": messages,
+        "has_more": has_more_before or has_more_after,
+        "has_more_before": has_more_before,
+        "has_more_after": has_more_after,
+        "cursor": messages[0]["id"] if messages else None,
+    }
+
+
+def message_by_temp_id(room_id: int, sender_id: int, temp_id: str) -> dict | None:
+    """The message a sender stored under a temp_id (a retried or unknown-outcome send)."""
+    found = (Message.objects.filter(room_id=room_id, sender_id=sender_id, temp_id=temp_id)
+             .values_list("id", flat=True).first())
+    return None if found is None else message_by_id(found)
+
+
+# --- delta sync ------------------------------------------------------------------------------
+
+def last_seq_for_message(room_id: int, message_id: int) -> int:
+    return _seq_of(room_id, message_id, "last_message_id")
+
+
+def changes_since(user_id: int, room_id: int, *, last_seq: int, since_change_seq: int | None = None,
+                  page_size: int | None = None, reset_after: int | None = None) -> dict:
+    """Every message after `last_seq` (paged) and every change to older ones since the client's
+    view (`since_change_seq`, or else since the client's last message was created)."""
+    membership(user_id, room_id)
+    page_size = page_size or settings.CHAT_SYNC_PAGE_SIZE
+    reset_after = settings.CHAT_SYNC_RESET_AFTER if reset_after is None else reset_after
+    room_last_seq = Room.objects.filter(id=room_id).values_list("last_seq", flat=True).get()
+    last_seq = max(0, min(last_seq, room_last_seq))
+    if room_last_seq - last_seq > reset_after:
+        return {"room": room_id, "messages": [], "updated": [], "has_more": False, "reset": True,
+                "last_seq": room_last_seq}
+    messages, has_more = _page(room_id, seq_gt=last_seq, newest_first=False, limit=page_size)
+    if since_change_seq is None:
+        since_change_seq = (
+            Message.objects.filter(room_id=room_id, seq=last_seq).values_list("created_change_seq", flat=True).first()
+            or 0
+        )
+    updated = messages_from_queryset(
+        Message.objects.filter(room_id=room_id, seq__lte=last_seq, change_seq__gt=since_change_seq)
+        .order_by("change_seq")
+        .select_related("sender")[:page_size]
+    )
+    return {"room": room_id, "messages": messages, "updated": updated, "has_more": has_more,
+            "reset": False, "last_seq": room_last_seq}
+
+
+# --- rooms -----------------------------------------------------------------------------------
+
+def _members_by_room(room_ids: list[int]) -> dict[int, list[dict]]:
+    rows = list(
+        Membership.objects.filter(room_id__in=room_ids)
+        .order_by("room_id", "joined_at", "id")
+        .values_list("room_id", "user_id", "user__username", "role", "last_delivered_seq", "last_read_seq")
+    )
+    online = presence.online_user_ids({row[1] for row in rows})
+    members: dict[int, list[dict]] = {room_id: [] for room_id in room_ids}
+    for room_id, uid, username, role, delivered, read in rows:
+        members[room_id].append({"id": uid, "username": username, "role": role, "online": uid in online,
+                                 "last_delivered_seq": delivered, "last_read_seq": read})
+    return members
+
+
+def _last_messages(rooms: list[tuple[int, int]]) -> dict[int, dict]:
+    from django.db.models import Q
+
+    wanted = Q(pk__in=[])
+    for room_id, last_seq in rooms:
+        if last_seq:
+            wanted |= Q(room_id=room_id, seq=last_seq)
+    return {m["room"]: m for m in messages_from_queryset(Message.objects.filter(wanted).select_related("sender"))}
+
+
+def rooms_of_user(user_id: int, room_id: int | None = None) -> list[dict]:
+    """The user's rooms, newest activity first, with members, last message and unread count."""
+    own = Membership.objects.filter(user_id=user_id).select_related("room")
+    if room_id is not None:
+        own = own.filter(room_id=room_id)
+    own = list(own)
+    room_ids = [m.room_id for m in own]
+    members = _members_by_room(room_ids)
+    last_messages = _last_messages([(m.room_id, m.room.last_seq) for m in own])
+    rooms = [_room_payload(m, members[m.room_id], last_messages.get(m.room_id)) for m in own]
+    rooms.sort(key=lambda r: (r["last_message"] or {}).get("created_at") or r["created_at"], reverse=True)
+    return rooms
+
+
+def room_detail(user_id: int, room_id: int) -> dict:
+    rooms = rooms_of_user(user_id, room_id=room_id)
+    if not rooms:
+        raise NotFound("room not found", field="room")
+    return rooms[0]
+
+
+def _room_payload(own: Membership, members: list[dict], last_message: dict | None) -> dict:
+    room = own.room
+    return {
+        "id": room.id,
+        "name": room.name,
+        "kind": room.kind,
+        "members": members,
+        "last_message": last_message,
+        "last_seq": room.last_seq,
+        "unread_count": max(0, room.last_seq - own.last_read_seq),
+        "last_read_seq": own.last_read_seq,
+        "last_delivered_seq": own.last_delivered_seq,
+        "created_at": iso(room.created_at),
+    }

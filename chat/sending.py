@@ -1,0 +1,91 @@
+"""The send write: the room's next seq and the message row, in one transaction.
+
+On PostgreSQL it is a single statement (three data-modifying CTEs): the room row is locked by
+the UPDATE, so concurrent sends into a room queue on that lock and take consecutive seqs; if
+the INSERT hits UNIQUE(room, sender, temp_id) the whole statement fails, the seq increment is
+rolled back with it, and no gap is left. The sender's own watermarks move to the new message
+(you have read what you wrote, and everything before it).
+"""
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+_PG_SEND = """
+WITH r AS (
+    UPDATE chat_room SET last_seq = last_seq + 1, last_change_seq = last_change_seq + 1
+    WHERE id = %(room)s
+      AND EXISTS (SELECT 1 FROM chat_membership WHERE room_id = %(room)s AND user_id = %(sender)s)
+    RETURNING last_seq, last_change_seq
+), m AS (
+    INSERT INTO chat_message (room_id, sender_id, seq, temp_id, type, content, created_at,
+                              version, created_change_seq, change_seq)
+    SELECT %(room)s, %(sender)s, r.last_seq, %(temp_id)s, %(type)s, %(content)s, %(now)s,
+           1, r.last_change_seq, r.last_change_seq
+    FROM r
+    RETURNING id, seq, created_at, change_seq
+), w AS (
+    UPDATE chat_membership
+    SET last_read_seq = GREATEST(last_read_seq, m.seq),
+        last_delivered_seq = GREATEST(last_delivered_seq, m.seq)
+    FROM m WHERE room_id = %(room)s AND user_id = %(sender)s
+)
+SELECT id, seq, created_at, change_seq FROM m
+"""
+
+
+@dataclass(frozen=True)
+class InsertedMessage:
+    id: int
+    seq: int
+    created_at: datetime
+    change_seq: int
+
+
+def _insert_postgres(params: dict) -> InsertedMessage | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_PG_SEND, params)
+        row = cursor.fetchone()
+    return InsertedMessage(*row) if row else None
+
+
+def _insert_generic(params: dict) -> InsertedMessage | None:
+    """The same write for SQLite (the embedded run): several statements in one transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE chat_room SET last_seq = last_seq + 1, last_change_seq = last_change_seq + 1 "
+            "WHERE id = %(room)s AND EXISTS (SELECT 1 FROM chat_membership "
+            "WHERE room_id = %(room)s AND user_id = %(sender)s) RETURNING last_seq, last_change_seq", params)
+        counters = cursor.fetchone()
+        if counters is None:
+            return None
+        seq, change_seq = counters
+        cursor.execute(
+            "INSERT INTO chat_message (room_id, sender_id, seq, temp_id, type, content, created_at, version, "
+            "created_change_seq, change_seq) VALUES (%(room)s, %(sender)s, %(seq)s, %(temp_id)s, %(type)s, "
+            "%(content)s, %(now)s, 1, %(change)s, %(change)s) RETURNING id",
+            {**params, "seq": seq, "change": change_seq})
+        message_id = cursor.fetchone()[0]
+        cursor.execute(
+            "UPDATE chat_membership SET last_read_seq = MAX(last_read_seq, %(seq)s), "
+            "last_delivered_seq = MAX(last_delivered_seq, %(seq)s) WHERE room_id = %(room)s AND user_id = %(sender)s",
+            {**params, "seq": seq})
+    return InsertedMessage(message_id, seq, params["now"], change_seq)
+
+
+def insert_message(room_id: int, sender_id: int, temp_id: str, message_type: str, content: str,
+                   *, generic: bool = False) -> InsertedMessage | None:
+    """The inserted message, or None when this temp_id was already stored (or the sender is not
+    a member: the caller tells the two apart)."""
+    params = {"room": room_id, "sender": sender_id, "temp_id": temp_id, "type": message_type,
+              "content": content, "now": timezone.now()}
+    insert = _insert_postgres if connection.vendor == "postgresql" and not generic else _insert_generic
+    try:
+        # A savepoint only when an outer transaction is open: a bare statement is its own transaction.
+        if connection.get_autocommit() and insert is _insert_postgres:
+            return insert(params)
+        with transaction.atomic():
+            return insert(params)
+    except IntegrityError:
+        return None

@@ -1,0 +1,71 @@
+"""User text rules: NFC, limits in code points, never case-mapped (Georgian Mkhedruli would
+turn into Mtavruli), never escaped."""
+import re
+import unicodedata
+
+from django.conf import settings
+
+from chat.errors import InvalidInput
+
+# C0/C1 controls other than tab and newline are refused: they render as garbage or spoof layout.
+_FORBIDDEN_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_TEMP_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
+
+
+def clean_content(content: object, field: str = "content") -> str:
+    if not isinstance(content, str):
+        raise InvalidInput("content must be a string", field=field)
+    text = unicodedata.normalize("NFC", content.replace("\r\n", "\n"))
+    if not text.strip():
+        raise InvalidInput("content must not be empty or only whitespace", field=field)
+    limit = settings.CHAT_MAX_CONTENT_CODE_POINTS
+    if len(text) > limit:  # len() of a str counts code points
+        raise InvalidInput(f"content is longer than {limit} characters", field=field)
+    if _FORBIDDEN_CONTROLS.search(text):
+        raise InvalidInput("content contains control characters", field=field)
+    return text
+
+
+def clean_temp_id(temp_id: object, field: str = "temp_id") -> str:
+    if not isinstance(temp_id, str) or not _TEMP_ID.match(temp_id):
+        raise InvalidInput("temp_id must be 1-64 characters of letters, digits, '.', '_', ':' or '-'", field=field)
+    return temp_id
+
+
+def clean_emoji(emoji: object, field: str = "emoji") -> str:
+    if not isinstance(emoji, str):
+        raise InvalidInput("emoji must be a string", field=field)
+    text = unicodedata.normalize("NFC", emoji)
+    if not 1 <= len(text) <= 16 or any(ch.isspace() for ch in text) or _FORBIDDEN_CONTROLS.search(text):
+        raise InvalidInput("emoji must be 1-16 characters without spaces", field=field)
+    if any(unicodedata.category(ch)[0] in "LN" and ord(ch) < 0x2000 for ch in text):
+        raise InvalidInput("emoji must be an emoji or symbol, not letters", field=field)
+    return text
+
+
+def clean_room_name(name: object, field: str = "name") -> str:
+    if name is None:
+        return ""
+    if not isinstance(name, str):
+        raise InvalidInput("name must be a string", field=field)
+    text = unicodedata.normalize("NFC", name).strip()
+    if len(text) > 200:
+        raise InvalidInput("name is longer than 200 characters", field=field)
+    if _FORBIDDEN_CONTROLS.search(text):
+        raise InvalidInput("name contains control characters", field=field)
+    return text
+
+
+def clean_id(value: object, field: str) -> int:
+    """A positive database id from JSON or a query string."""
+    if isinstance(value, bool):
+        raise InvalidInput(f"{field} must be a positive integer", field=field)
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+        number = int(value.strip())
+    else:
+        raise InvalidInput(f"{field} must be a positive integer", field=field)
+    if not 1 <= number <= 2**63 - 1:
+        raise InvalidInput(f"{field} must be a positive integer", field=field)
+    return number
