@@ -1,0 +1,60 @@
+# The two commands: `make run` (the product, embedded) and `make test` (the whole suite).
+SHELL := /bin/bash
+PYTHON ?= python3
+PY := .venv/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+HAS_FRONTEND := $(wildcard frontend/package.json)
+FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.* frontend/tsconfig*.json -type f 2>/dev/null)
+
+.PHONY: run test install spa system-deps lint-imports pytest frontend-test bench-history bench-realtime bench-web serve
+
+install: .venv/.installed
+
+.venv/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv .venv
+	.venv/bin/pip install -q --upgrade pip
+	.venv/bin/pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+ifneq ($(HAS_FRONTEND),)
+frontend/node_modules/.installed: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+frontend/dist/index.html: frontend/node_modules/.installed $(FRONTEND_SOURCES)
+	cd frontend && npm run build
+
+spa: frontend/dist/index.html
+else
+spa:
+	@echo "no frontend/ yet: serving the API only"
+endif
+
+system-deps:
+	bash scripts/system-deps.sh
+
+# The product, embedded: SQLite, in-memory channel layer, eager Celery, the built SPA, demo data.
+run: install spa
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py seed_demo
+	@echo "Chat is at http://$(HOST):$(PORT)  (logins: nino / giorgi / alice, password chat-demo-2026)"
+	$(PY) -m daphne -b $(HOST) -p $(PORT) --ping-interval 20 --ping-timeout 30 \
+	  --websocket-max-message-size 1048576 --proxy-headers config.asgi:application
+
+# The whole suite: import rules, pytest (real PostgreSQL + Redis, e2e processes, browser), vitest.
+test: install spa system-deps
+	.venv/bin/lint-imports
+	.venv/bin/pytest
+ifneq ($(HAS_FRONTEND),)
+	cd frontend && npm test
+endif
+
+bench-history: install
+	$(PY) -m loadtests.bench_history
+
+bench-realtime: install
+	$(PY) -m loadtests.bench_realtime
+
+bench-web: install spa system-deps
+	$(PY) -m loadtests.bench_web

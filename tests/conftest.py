@@ -1,0 +1,41 @@
+"""Shared fixtures. Tests talk to the real PostgreSQL and Redis named by the environment
+(DATABASE_URL or PG*, REDIS_URL); nothing here mocks either."""
+import itertools
+
+import pytest
+from rest_framework.test import APIClient
+
+from chat import actions
+from chat.demo import DEMO_PASSWORD
+
+_names = itertools.count(1)
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username: str | None = None, password: str = DEMO_PASSWORD):
+        name = username or f"user{next(_names)}"
+        return django_user_model.objects.create_user(username=name, password=password)
+    return make
+
+
+@pytest.fixture
+def make_room(make_user):
+    def make(owner=None, members=(), name="room", kind="group"):
+        owner = owner or make_user()
+        room, _ = actions.create_room(owner, name=name, kind=kind, members=[m.id for m in members])
+        return room
+    return make
+
+
+@pytest.fixture
+def api_client():
+    def client_for(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            from rest_framework.authtoken.models import Token
+
+            token, _ = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+    return client_for
