@@ -7,6 +7,8 @@ const PAGE = 50;
 
 /** History paging for one room, through the cursor API, keeping the sync cursor in step. */
 export class MessageLoader {
+  private readonly opening = new Map<number, Promise<void>>();
+
   constructor(
     private readonly store: ChatStore,
     private readonly api: Api,
@@ -18,9 +20,14 @@ export class MessageLoader {
   }
 
   /** First open of a room: its newest page. Later opens keep what is loaded (sync keeps it current). */
-  async open(room: number): Promise<void> {
-    if (this.timeline(room)?.loaded) return;
-    await this.reloadLatest(room);
+  open(room: number): Promise<void> {
+    if (this.timeline(room)?.loaded) return Promise.resolve();
+    let opening = this.opening.get(room);
+    if (!opening) {
+      opening = this.reloadLatest(room).finally(() => this.opening.delete(room));
+      this.opening.set(room, opening);
+    }
+    return opening;
   }
 
   async reloadLatest(room: number): Promise<void> {

@@ -1,0 +1,195 @@
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { App, Input, Modal, Spin } from 'antd';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { useServices } from '../../app/SessionContext';
+import { chatStore, useChat } from '../../app/store';
+import { messageStatus } from '../receipts/status';
+import { deleteMessage, discardSend, editMessage, retrySend, toggleReaction } from './actions';
+import type { ChatMessage } from './model';
+import { MessageRow, RowActionsContext, type RowActions } from './MessageRow';
+import { useReadMarker } from './useReadMarker';
+
+const NO_KEYS: string[] = [];
+const NEAR_END_PX = 80;
+const PAGE_TRIGGER_ROWS = 5;
+
+interface Props {
+  roomId: number;
+  focusMessageId: number | null;
+}
+
+/** Row callbacks plus the edit dialog they open. One object for all rows. */
+function useRowActions(myId: number) {
+  const services = useServices();
+  const { modal, message: toast } = App.useApp();
+  const [editing, setEditing] = useState<ChatMessage | null>(null);
+  const [draft, setDraft] = useState('');
+  const fail = useCallback(() => toast.error('That did not go through. Try again.'), [toast]);
+  const actions = useMemo<RowActions>(
+    () => ({
+      react: (m, emoji) => void toggleReaction(services, m, emoji, myId).catch(fail),
+      edit: (m) => {
+        setEditing(m);
+        setDraft(m.content);
+      },
+      remove: (m) =>
+        modal.confirm({
+          title: 'Delete this message?',
+          content: 'It is removed for everyone in the conversation.',
+          okText: 'Delete',
+          okButtonProps: { danger: true },
+          onOk: () => deleteMessage(services, m).catch(fail),
+        }),
+      retry: (tempId) => retrySend(services, tempId),
+      discard: (tempId) => discardSend(services, tempId),
+    }),
+    [services, myId, modal, fail],
+  );
+  const saveEdit = () => {
+    const content = draft.trim();
+    if (editing && content && content !== editing.content) void editMessage(services, editing, content).catch(fail);
+    setEditing(null);
+  };
+  const editDialog = (
+    <Modal title="Edit message" open={editing !== null} onOk={saveEdit} onCancel={() => setEditing(null)} okText="Save" destroyOnHidden>
+      <Input.TextArea data-testid="message-edit-input" value={draft} onChange={(e) => setDraft(e.target.value)} autoSize={{ minRows: 2, maxRows: 8 }} />
+    </Modal>
+  );
+  return { actions, editDialog };
+}
+
+/**
+ * The virtualized message list: only visible rows plus overscan are in the DOM. The virtualizer
+ * anchors to the end: prepending an older page keeps the first visible message where it is, and new
+ * messages are followed only while the reader is at the bottom.
+ */
+export function MessageList({ roomId, focusMessageId }: Props) {
+  const { session, rum } = useServices();
+  const timeline = useChat((s) => s.timelines[roomId]);
+  const room = useChat((s) => s.rooms[roomId]);
+  const myId = useChat((s) => s.me?.id ?? 0);
+  const keys = timeline?.keys ?? NO_KEYS;
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const atEndRef = useRef(true);
+  const positionedRef = useRef(false);
+  const lastKeyRef = useRef<string | undefined>(undefined);
+  const [unseen, setUnseen] = useState(0);
+  const { actions, editDialog } = useRowActions(myId);
+
+  const getItemKey = useCallback((index: number) => keys[index]!, [keys]);
+  const virtualizer = useVirtualizer({
+    count: keys.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => 64,
+    overscan: 10,
+    getItemKey,
+    anchorTo: 'end',
+    followOnAppend: true,
+    scrollEndThreshold: NEAR_END_PX,
+    paddingStart: 12,
+    paddingEnd: 12,
+  });
+
+  const markRead = useReadMarker(roomId, virtualizer, scrollRef);
+
+  const loadMoreIfNearEdge = useCallback(() => {
+    const t = chatStore.getState().timelines[roomId];
+    const items = virtualizer.getVirtualItems();
+    if (!t || !positionedRef.current || items.length === 0) return;
+    if (items[0]!.index < PAGE_TRIGGER_ROWS && t.hasMoreBefore && !t.loadingOlder) void session.loader.loadOlder(roomId).catch(() => undefined);
+    if (items[items.length - 1]!.index >= t.keys.length - PAGE_TRIGGER_ROWS && t.hasMoreAfter && !t.loadingNewer)
+      void session.loader.loadNewer(roomId).catch(() => undefined);
+  }, [roomId, session, virtualizer]);
+
+  const onScroll = useCallback(() => {
+    const el = scrollRef.current!;
+    atEndRef.current = el.scrollHeight - el.scrollTop - el.clientHeight <= NEAR_END_PX;
+    if (atEndRef.current) setUnseen(0);
+    rum.sampler.onScroll();
+    loadMoreIfNearEdge();
+    markRead();
+  }, [loadMoreIfNearEdge, markRead, rum]);
+
+  // First paint of a loaded room: at the newest message, or at the message we jumped to.
+  useLayoutEffect(() => {
+    if (positionedRef.current || !timeline?.loaded || keys.length === 0) return;
+    const focusKey = focusMessageId !== null ? timeline.keyById[focusMessageId] : undefined;
+    if (focusMessageId !== null && focusKey === undefined) return; // the around page is on its way
+    positionedRef.current = true;
+    lastKeyRef.current = keys[keys.length - 1];
+    if (focusKey !== undefined) {
+      atEndRef.current = false;
+      virtualizer.scrollToIndex(keys.lastIndexOf(focusKey), { align: 'center' });
+    } else virtualizer.scrollToEnd();
+  }, [timeline, keys, focusMessageId, virtualizer]);
+
+  // New rows at the end: our own send always scrolls down; others' count towards the pill.
+  useLayoutEffect(() => {
+    const last = keys[keys.length - 1];
+    const previous = lastKeyRef.current;
+    if (!positionedRef.current || last === previous) return;
+    lastKeyRef.current = last;
+    const byKey = chatStore.getState().timelines[roomId]?.byKey;
+    const message = last ? byKey?.[last] : undefined;
+    if (!message) return;
+    if (message.user.id === myId && message.local) {
+      virtualizer.scrollToEnd();
+      return;
+    }
+    if (atEndRef.current) return;
+    const from = previous === undefined ? -1 : keys.lastIndexOf(previous);
+    let added = 0;
+    for (let i = from + 1; i < keys.length; i++) if (byKey?.[keys[i]!]?.user.id !== myId) added++;
+    setUnseen((n) => n + added);
+  }, [keys, roomId, myId, virtualizer]);
+
+  useEffect(() => {
+    loadMoreIfNearEdge();
+    markRead();
+  }, [keys, loadMoreIfNearEdge, markRead]);
+
+  const jumpToNewest = () => {
+    setUnseen(0);
+    atEndRef.current = true;
+    virtualizer.scrollToEnd();
+  };
+
+  const items = virtualizer.getVirtualItems();
+  const byKey = timeline?.byKey;
+  return (
+    <RowActionsContext.Provider value={actions}>
+      <div className="message-list-wrap">
+        {timeline?.loadingOlder && <Spin size="small" className="older-spinner" />}
+        <div ref={scrollRef} className="message-list" data-testid="message-list" onScroll={onScroll}>
+          <div className="message-list-sizer" style={{ height: virtualizer.getTotalSize() }}>
+            <div className="message-list-rows" style={{ transform: `translateY(${items[0]?.start ?? 0}px)` }}>
+              {items.map((item) => {
+                const message = byKey![keys[item.index]!]!;
+                const previous = item.index > 0 ? byKey![keys[item.index - 1]!] : undefined;
+                return (
+                  <div key={item.key} data-index={item.index} ref={virtualizer.measureElement} className="message-slot">
+                    <MessageRow
+                      message={message}
+                      status={messageStatus(message, room, myId)}
+                      mine={message.user.id === myId}
+                      myId={myId}
+                      showAuthor={previous?.user.id !== message.user.id}
+                      highlighted={message.id !== null && message.id === focusMessageId}
+                    />
+                  </div>
+                );
+              })}
+            </div>
+          </div>
+          {timeline?.loaded && keys.length === 0 && <div className="empty-room">No messages yet. Say hello!</div>}
+        </div>
+        {unseen > 0 && (
+          <button type="button" className="new-messages-pill" data-testid="new-messages-pill" onClick={jumpToNewest}>
+            {unseen === 1 ? '1 new message' : `${unseen} new messages`} ↓
+          </button>
+        )}
+      </div>
+      {editDialog}
+    </RowActionsContext.Provider>
+  );
+}

@@ -1,0 +1,56 @@
+import { flushSync } from 'react-dom';
+import { api } from '../../lib/api/client';
+import type { Message } from '../../lib/api/types';
+import type { AppServices } from '../../app/SessionContext';
+import { chatStore } from '../../app/store';
+import { measureSendVisible } from '../rum/probes';
+import type { ChatMessage } from './model';
+
+/**
+ * Optimistic send. The pending row is committed to the store AND the DOM before this returns
+ * (flushSync), so it paints in the frame of the keypress; the network work comes after.
+ */
+export function sendMessage({ session, rum }: AppServices, room: number, content: string, keydownAt: number): void {
+  const tempId = crypto.randomUUID();
+  flushSync(() => chatStore.getState().addPending(room, tempId, content, new Date().toISOString()));
+  measureSendVisible(rum.collector, keydownAt);
+  session.outbox.add(room, content, tempId);
+  session.typing.stop(room);
+}
+
+export function retrySend({ session }: AppServices, tempId: string): void {
+  chatStore.getState().retryLocal(tempId);
+  session.outbox.retry(tempId);
+}
+
+export function discardSend({ session }: AppServices, tempId: string): void {
+  chatStore.getState().discardPending(tempId);
+  session.outbox.discard(tempId);
+}
+
+/** Over the socket when open; over HTTP otherwise (the answer is the changed message). */
+async function change(frameSent: boolean, viaHttp: () => Promise<Message | void>): Promise<void> {
+  if (frameSent) return;
+  const message = await viaHttp();
+  if (message) chatStore.getState().updateMessage(message);
+}
+
+export function editMessage(services: AppServices, message: ChatMessage, content: string): Promise<void> {
+  const id = message.id!;
+  const sent = services.session.client.send({ type: 'message_edit', message_id: id, content });
+  return change(sent, () => api.editMessage(id, content));
+}
+
+export function deleteMessage(services: AppServices, message: ChatMessage): Promise<void> {
+  const id = message.id!;
+  const sent = services.session.client.send({ type: 'message_delete', message_id: id });
+  return change(sent, () => api.deleteMessage(id));
+}
+
+export function toggleReaction(services: AppServices, message: ChatMessage, emoji: string, myId: number): Promise<void> {
+  const id = message.id!;
+  const mine = message.reactions.some((r) => r.emoji === emoji && r.users.includes(myId));
+  const action = mine ? 'remove' : 'add';
+  const sent = services.session.client.send({ type: 'reaction', message_id: id, emoji, action });
+  return change(sent, () => (mine ? api.removeReaction(id, emoji) : api.addReaction(id, emoji)));
+}

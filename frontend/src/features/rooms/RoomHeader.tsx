@@ -1,0 +1,31 @@
+import { useChat } from '../../app/store';
+import { PresenceDot } from '../presence/PresenceDot';
+import { roomTitle } from './naming';
+
+export function RoomHeader({ roomId }: { roomId: number }) {
+  const room = useChat((s) => s.rooms[roomId]);
+  const myId = useChat((s) => s.me?.id ?? null);
+  const online = useChat((s) => s.online);
+  if (!room) return <header className="chat-header" />;
+  const onlineCount = room.members.filter((m) => m.id !== myId && online[m.id]).length;
+  return (
+    <header className="chat-header">
+      <div>
+        <div className="chat-title">{roomTitle(room, myId)}</div>
+        <div className="chat-subtitle">
+          {room.kind === 'direct'
+            ? onlineCount ? 'online' : 'offline'
+            : `${room.members.length} members, ${onlineCount} online`}
+        </div>
+      </div>
+      <ul className="member-list" aria-label="Members">
+        {room.members.map((m) => (
+          <li key={m.id} className="member" data-testid="room-member" data-user-id={m.id}>
+            <PresenceDot userId={m.id} />
+            {m.id === myId ? `${m.username} (you)` : m.username}
+          </li>
+        ))}
+      </ul>
+    </header>
+  );
+}
