@@ -4,7 +4,7 @@ import itertools
 from django.contrib.auth import get_user_model
 
 from chat import actions
-from chat.models import Membership, Room
+from chat.models import Message, Room
 
 DEMO_PASSWORD = "chat-demo-2026"
 DEMO_USERS = ("nino", "giorgi", "alice")
@@ -43,6 +43,9 @@ def seed(message_count: int = 10_000) -> bool:
     lines = itertools.cycle(LINES)
     rows = [(next(senders), f"{next(lines)} (#{i + 1})") for i in range(message_count)]
     actions.import_messages(room["id"], rows)
-    last_seq = Room.objects.get(id=room["id"]).last_seq
-    Membership.objects.filter(room_id=room["id"]).update(last_read_seq=last_seq - 5, last_delivered_seq=last_seq)
+    # Everyone has seen the history but the last five messages: the room opens with some unread.
+    newest = Message.objects.filter(room_id=room["id"]).order_by("-seq").values_list("id", flat=True)[:6]
+    for user in users:
+        actions.mark_delivered(user, room["id"], newest[0])
+        actions.mark_read(user, room["id"], newest[5])
     return True
