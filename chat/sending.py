@@ -68,8 +68,11 @@ def _insert_generic(params: dict) -> InsertedMessage | None:
             {**params, "seq": seq, "change": change_seq})
         message_id = cursor.fetchone()[0]
         cursor.execute(
-            "UPDATE chat_membership SET last_read_seq = MAX(last_read_seq, %(seq)s), "
-            "last_delivered_seq = MAX(last_delivered_seq, %(seq)s) WHERE room_id = %(room)s AND user_id = %(sender)s",
+            # CASE, not two-argument MAX (SQLite only) or GREATEST (not SQLite): portable SQL.
+            "UPDATE chat_membership SET "
+            "last_read_seq = CASE WHEN last_read_seq > %(seq)s THEN last_read_seq ELSE %(seq)s END, "
+            "last_delivered_seq = CASE WHEN last_delivered_seq > %(seq)s THEN last_delivered_seq ELSE %(seq)s END "
+            "WHERE room_id = %(room)s AND user_id = %(sender)s",
             {**params, "seq": seq})
     return InsertedMessage(message_id, seq, params["now"], change_seq)
 
