@@ -30,6 +30,8 @@ export interface RealtimeOptions {
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
   backoff?: BackoffOptions;
+  /** A socket that stayed open this long resets the backoff; shorter-lived ones keep it growing. */
+  stableAfterMs?: number;
   random?: () => number;
 }
 
@@ -56,6 +58,7 @@ export class RealtimeClient {
   private stateValue: ConnectionState = 'offline';
   private attempt = 0;
   private everOpened = false;
+  private openedAt = 0;
   private stopped = true;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
@@ -68,6 +71,7 @@ export class RealtimeClient {
       heartbeatIntervalMs: 20_000,
       heartbeatTimeoutMs: 10_000,
       backoff: { baseMs: 500, maxMs: 30_000 },
+      stableAfterMs: 10_000,
       random: Math.random,
       ...options,
     };
@@ -104,7 +108,6 @@ export class RealtimeClient {
   /** Skip the backoff wait, e.g. when the browser reports it is online again. */
   reconnectNow(): void {
     if (this.stopped || this.socket) return;
-    this.attempt = 0;
     this.connect();
   }
 
@@ -127,7 +130,9 @@ export class RealtimeClient {
     if (socket !== this.socket) return;
     const reconnect = this.everOpened;
     this.everOpened = true;
-    this.attempt = 0;
+    // Do not reset the backoff yet: a server that accepts and drops at once (a restart loop) must
+    // not be hammered. The reset happens when the socket proves stable (see handleClose).
+    this.openedAt = Date.now();
     this.setState('online');
     this.startHeartbeat();
     this.events.emit('open', { reconnect });
@@ -147,6 +152,7 @@ export class RealtimeClient {
   private handleClose(socket: SocketLike, code: number, reason: string): void {
     if (socket !== this.socket) return;
     this.detach();
+    this.noteClosed();
     this.events.emit('close', { code, reason });
     if (code === CLOSE_UNAUTHENTICATED || code === CLOSE_FORBIDDEN) {
       this.stopped = true;
@@ -157,6 +163,11 @@ export class RealtimeClient {
     // A policy close (rate limit) still reconnects, but from the longest wait.
     if (code === CLOSE_POLICY) this.attempt = Math.max(this.attempt, 16);
     this.scheduleReconnect();
+  }
+
+  private noteClosed(): void {
+    if (this.openedAt && Date.now() - this.openedAt >= this.opts.stableAfterMs) this.attempt = 0;
+    this.openedAt = 0;
   }
 
   private scheduleReconnect(): void {
@@ -191,6 +202,7 @@ export class RealtimeClient {
     const socket = this.socket;
     if (!socket) return;
     this.dropSocket(4000, 'heartbeat timeout');
+    this.noteClosed();
     this.events.emit('close', { code: 4000, reason: 'heartbeat timeout' });
     this.scheduleReconnect();
   }
