@@ -50,6 +50,8 @@ def issue_token(username: object, password: object) -> tuple[object, str]:
         raise InvalidInput("username is required", field="username")
     if not isinstance(password, str) or not password:
         raise InvalidInput("password is required", field="password")
+    if "\x00" in username:  # PostgreSQL text cannot hold NUL: no such user
+        raise InvalidInput("wrong username or password", field="password", code="bad_credentials")
     user = authenticate(username=username, password=password)
     if user is None:
         raise InvalidInput("wrong username or password", field="password", code="bad_credentials")

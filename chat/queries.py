@@ -46,7 +46,7 @@ def member_ids(room_id: int) -> list[int]:
 
 def user_for_token(key: str):
     """The active user a token belongs to, or None when missing, unknown or expired."""
-    if not key or len(key) > 64:
+    if not key or len(key) > 64 or "\x00" in key:
         return None
     token = Token.objects.select_related("user").filter(key=key).first()
     if token is None or not token.user.is_active:
@@ -58,6 +58,7 @@ def user_for_token(key: str):
 
 def search_users(query: str, limit: int = 20) -> list[dict]:
     users = User.objects.filter(is_active=True)
+    query = query.replace("\x00", "")  # PostgreSQL text cannot hold NUL
     if query:
         users = users.filter(username__icontains=query)
     return [{"id": pk, "username": name} for pk, name in users.order_by("username").values_list("id", "username")[:limit]]

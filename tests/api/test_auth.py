@@ -1,0 +1,91 @@
+import pytest
+from django.test import override_settings
+from rest_framework.authtoken.models import Token
+
+from tests.api.conftest import assert_error
+
+pytestmark = pytest.mark.django_db
+
+
+def test_register_login_me(api_client):
+    anon = api_client()
+    r = anon.post("/api/auth/register/", {"username": "ნინო", "password": "long-enough-9"}, format="json")
+    assert r.status_code == 201
+    data = r.json()
+    assert set(data) == {"token", "user"} and data["user"]["username"] == "ნინო"
+    assert "ნინო".encode() in r.content and b"\\u" not in r.content
+    assert_error(anon.post("/api/auth/register/", {"username": "ნინო", "password": "long-enough-9"},
+                           format="json"), 409, "username")
+
+    r = anon.post("/api/auth/token/", {"username": "ნინო", "password": "long-enough-9"}, format="json")
+    assert r.status_code == 200 and r.json()["token"] == data["token"] and r.json()["user"] == data["user"]
+    anon.credentials(HTTP_AUTHORIZATION=f"Token {data['token']}")
+    me = anon.get("/api/auth/me/")
+    assert me.status_code == 200 and me.json() == data["user"]
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"password": "long-enough-9"}, "username"),
+    ({"username": "", "password": "long-enough-9"}, "username"),
+    ({"username": "has space", "password": "long-enough-9"}, "username"),
+    ({"username": "x" * 151, "password": "long-enough-9"}, "username"),
+    ({"username": ["x"], "password": "long-enough-9"}, "username"),
+    ({"username": "someone"}, "password"),
+    ({"username": "someone", "password": "short"}, "password"),
+    ({"username": "someone", "password": "password"}, "password"),
+    ({"username": "someone", "password": 12345678}, "password"),
+    ([1, 2], "non_field_errors"),
+])
+def test_register_bad_input(api_client, body, field):
+    assert_error(api_client().post("/api/auth/register/", body, format="json"), 400, field)
+
+
+def test_login_refusals(api_client, make_user):
+    make_user("tamar", password="right-password-1")
+    anon = api_client()
+    assert_error(anon.post("/api/auth/token/", {"username": "tamar", "password": "wrong"}, format="json"),
+                 400, "password")
+    assert_error(anon.post("/api/auth/token/", {"username": "nobody", "password": "x"}, format="json"),
+                 400, "password")
+    assert_error(anon.post("/api/auth/token/", {"password": "x"}, format="json"), 400, "username")
+    assert_error(anon.post("/api/auth/token/", {"username": "tamar"}, format="json"), 400, "password")
+    # NUL cannot be stored in PostgreSQL text: still a clean 400, never a 500
+    assert anon.post("/api/auth/token/", {"username": "ta\x00mar", "password": "x"}, format="json").status_code == 400
+    r = anon.post("/api/auth/token/", b"{not json", content_type="application/json")
+    assert_error(r, 400)
+
+
+def test_unauthenticated_is_401(api_client, trio):
+    anon = api_client()
+    room_id = trio["room"]["id"]
+    for method, path in [("get", "/api/auth/me/"), ("get", "/api/users/"), ("get", "/api/chat/rooms/"),
+                         ("post", "/api/chat/rooms/"), ("get", f"/api/chat/rooms/{room_id}/"),
+                         ("get", f"/api/chat/messages/?room={room_id}"), ("post", "/api/chat/messages/"),
+                         ("post", f"/api/chat/rooms/{room_id}/read/"), ("patch", "/api/chat/messages/1/"),
+                         ("put", "/api/chat/messages/1/reactions/👍/")]:
+        r = getattr(anon, method)(path, {}, format="json")
+        assert_error(r, 401)
+    anon.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    assert_error(anon.get("/api/chat/rooms/"), 401)
+    anon.credentials(HTTP_AUTHORIZATION="Token abc\x00def")
+    assert_error(anon.get("/api/chat/rooms/"), 401)
+
+
+def test_expired_token_is_401_and_login_renews_it(api_client, make_user):
+    user = make_user("expiring", password="right-password-1")
+    client = api_client(user)
+    assert client.get("/api/auth/me/").status_code == 200
+    with override_settings(CHAT_TOKEN_TTL_SECONDS=0):
+        assert_error(client.get("/api/auth/me/"), 401)
+        old = Token.objects.get(user=user).key
+        r = api_client().post("/api/auth/token/", {"username": "expiring", "password": "right-password-1"},
+                              format="json")
+        assert r.status_code == 200 and r.json()["token"] != old
+
+
+def test_user_search(trio):
+    r = trio["a"].get("/api/users/", {"search": trio["bob"].username})
+    assert r.status_code == 200
+    assert {"id": trio["bob"].id, "username": trio["bob"].username} in r.json()
+    assert trio["a"].get("/api/users/", {"search": "no-such-user-zzz"}).json() == []
+    assert trio["a"].get("/api/users/", {"search": "a\x00b"}).status_code in (200, 400)
