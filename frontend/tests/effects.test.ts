@@ -68,7 +68,7 @@ describe('typing', () => {
 
 describe('RUM collector', () => {
   it('batches measurements, exposes them on __chatPerf, and caps each list at 500', () => {
-    const target: { __chatPerf?: unknown } = {};
+    const target: { __chatPerf?: import('../src/features/rum/collector').ChatPerf } = {};
     const rum = new RumCollector(target);
     rum.sendVisible(4.25);
     for (let i = 0; i < 600; i++) rum.frameRate(60);
