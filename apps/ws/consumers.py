@@ -102,7 +102,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.close(code=code)
 
     async def disconnect(self, code):
-        metrics.WS_CLOSES.labels(str(code)).inc()
+        if not self.closed:  # closes we started were counted with their code already
+            metrics.WS_CLOSES.labels(str(code)).inc()
         await self._leave()
 
     async def _leave(self):

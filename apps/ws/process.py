@@ -74,7 +74,7 @@ async def _close_all_then(previous, signum, frame) -> None:
     log.info("SIGTERM: closing %d sockets with 1012", len(_consumers))
     for consumer in list(_consumers):
         try:
-            await consumer.close(code=SERVER_RESTART)
+            await consumer.close_with(SERVER_RESTART)
         except Exception:  # noqa: BLE001
             pass
     try:
