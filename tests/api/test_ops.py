@@ -1,0 +1,79 @@
+"""Health, readiness and metrics endpoints, and production settings that refuse to start."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.django_db
+def test_healthz_readyz(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+    r = client.get("/readyz")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+@pytest.mark.django_db
+def test_metrics_has_http_latency_per_route(trio):
+    assert trio["a"].get("/api/chat/rooms/").status_code == 200
+    assert trio["a"].get(f"/api/chat/rooms/{trio['room']['id']}/").status_code == 200
+    r = trio["anon"].get("/metrics")
+    assert r.status_code == 200 and r["Content-Type"].startswith("text/plain")
+    text = r.content.decode()
+    assert "# TYPE chat_http_request_seconds histogram" in text
+    lines = [line for line in text.splitlines() if line.startswith("chat_http_request_seconds_count")]
+    assert any('route="api/chat/rooms/"' in line and 'method="GET"' in line and 'status="200"' in line
+               for line in lines), lines
+    # the route label is the pattern, never the raw path with ids in it
+    assert any('route="api/chat/rooms/<id:room_id>/"' in line for line in lines), lines
+    assert not any(f"/rooms/{trio['room']['id']}/" in line for line in lines)
+
+
+BASE_ENV = {
+    "SECRET_KEY": "s" * 50,
+    "ALLOWED_HOSTS": "chat.example.com",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+}
+
+
+def _start_production(**overrides):
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "REDIS_SENTINELS",
+                        "REDIS_MASTER_NAME"}}
+    env.update({**BASE_ENV, **overrides, "DJANGO_SETTINGS_MODULE": "config.settings.production"})
+    env = {k: v for k, v in env.items() if v is not None}
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
+                               "print('STARTED', settings.DEBUG, settings.DATABASES['default']['ENGINE'])"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_production_starts_when_configured():
+    done = _start_production()
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "STARTED False django.db.backends.postgresql" in done.stdout
+
+
+def test_production_with_sentinel_starts():
+    done = _start_production(REDIS_URL=None, REDIS_SENTINELS="10.0.0.1:26379,10.0.0.2:26379",
+                             REDIS_MASTER_NAME="chat")
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"SECRET_KEY": None}, "SECRET_KEY must be set in production"),
+    ({"ALLOWED_HOSTS": None}, "ALLOWED_HOSTS must be set in production"),
+    ({"DATABASE_URL": None}, "production needs PostgreSQL"),
+    ({"DATABASE_URL": "sqlite:////tmp/x.sqlite3"}, "production needs PostgreSQL"),
+    ({"REDIS_URL": None}, "production needs Redis"),
+])
+def test_production_refuses_to_start(overrides, message):
+    done = _start_production(**overrides)
+    assert done.returncode != 0
+    assert "ImproperlyConfigured" in done.stderr and message in done.stderr, done.stderr[-2000:]
