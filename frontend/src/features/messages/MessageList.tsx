@@ -106,9 +106,7 @@ export function MessageList({ roomId, focusMessageId }: Props) {
     atEndRef.current = el.scrollHeight - el.scrollTop - el.clientHeight <= NEAR_END_PX;
     if (atEndRef.current) setUnseen(0);
     rum.sampler.onScroll();
-    loadMoreIfNearEdge();
-    markRead();
-  }, [loadMoreIfNearEdge, markRead, rum]);
+  }, [rum]);
 
   // First paint of a loaded room: at the newest message, or at the message we jumped to.
   useLayoutEffect(() => {
@@ -143,10 +141,15 @@ export function MessageList({ roomId, focusMessageId }: Props) {
     setUnseen((n) => n + added);
   }, [keys, roomId, myId, virtualizer]);
 
+  // Driven by the rendered range (not the scroll event, which can fire before the virtualizer has
+  // read the new offset): page in when the first or last rows come into range, mark what is seen.
+  const items = virtualizer.getVirtualItems();
+  const firstIndex = items[0]?.index ?? -1;
+  const lastIndex = items[items.length - 1]?.index ?? -1;
   useEffect(() => {
     loadMoreIfNearEdge();
     markRead();
-  }, [keys, loadMoreIfNearEdge, markRead]);
+  }, [firstIndex, lastIndex, keys, timeline?.loadingOlder, timeline?.loadingNewer, loadMoreIfNearEdge, markRead]);
 
   const jumpToNewest = () => {
     setUnseen(0);
@@ -154,7 +157,6 @@ export function MessageList({ roomId, focusMessageId }: Props) {
     virtualizer.scrollToEnd();
   };
 
-  const items = virtualizer.getVirtualItems();
   const byKey = timeline?.byKey;
   return (
     <RowActionsContext.Provider value={actions}>
