@@ -140,3 +140,26 @@ describe('Outbox', () => {
     outbox.dispose();
   });
 });
+
+describe('Outbox resend', () => {
+  it('sends the head again when no answer comes on an open socket, still stored once', async () => {
+    const outbox = new Outbox(client, db, 200);
+    const original = ws.onFrame;
+    let swallowed = 0;
+    ws.onFrame = (frame, socket) => {
+      if (frame.type === 'message_send' && swallowed === 0) {
+        swallowed++;
+        server.stored.push({ room: 1, temp_id: String(frame.temp_id), content: String(frame.content), seq: 1 }); // stored, answer lost
+        return;
+      }
+      original(frame, socket);
+    };
+    client.connect();
+    await waitFor(() => client.state === 'online');
+    const entry = outbox.add(1, 'lost answer');
+    await waitFor(() => !outbox.has(entry.temp_id), 3000, 'confirmed after resend');
+    expect(ws.framesOf('message_send')).toHaveLength(2);
+    expect(server.stored.map((s) => s.temp_id)).toEqual([entry.temp_id]);
+    outbox.dispose();
+  });
+});

@@ -28,20 +28,36 @@ export class Outbox {
   /** temp_id of the entry currently awaiting confirmation, per room. */
   private readonly inFlight = new Map<number, string>();
   private readonly unsubscribe: Array<() => void>;
+  private readonly resendTimers = new Map<number, ReturnType<typeof setTimeout>>();
 
   constructor(
     private readonly client: RealtimeClient,
     private readonly db: OutboxDb,
+    /** No answer this long on an open socket: send the head again (the temp_id makes it safe). */
+    private readonly resendAfterMs = 10_000,
   ) {
     this.unsubscribe = [
       client.on('open', () => this.flush()),
-      client.on('close', () => this.inFlight.clear()),
+      client.on('close', () => this.clearInFlight()),
       client.on('frame', (frame) => this.observe(frame)),
     ];
   }
 
   dispose(): void {
     this.unsubscribe.forEach((off) => off());
+    this.clearInFlight();
+  }
+
+  private clearInFlight(): void {
+    this.resendTimers.forEach(clearTimeout);
+    this.resendTimers.clear();
+    this.inFlight.clear();
+  }
+
+  private release(room: number): void {
+    clearTimeout(this.resendTimers.get(room));
+    this.resendTimers.delete(room);
+    this.inFlight.delete(room);
   }
 
   /** Load what a previous page left behind; the caller shows these as pending / failed rows. */
@@ -84,7 +100,7 @@ export class Outbox {
     if (!entry) return;
     this.entries.delete(tempId);
     void this.db.remove(tempId);
-    if (this.inFlight.get(entry.room) === tempId) this.inFlight.delete(entry.room);
+    if (this.inFlight.get(entry.room) === tempId) this.release(entry.room);
   }
 
   pending(room?: number): OutboxEntry[] {
@@ -109,6 +125,13 @@ export class Outbox {
     const sent = this.client.send({ type: 'message_send', room, content: next.content, temp_id: next.temp_id });
     if (!sent) return;
     this.inFlight.set(room, next.temp_id);
+    this.resendTimers.set(
+      room,
+      setTimeout(() => {
+        this.release(room);
+        this.sendNext(room);
+      }, this.resendAfterMs),
+    );
     this.events.emit('sent', next);
   }
 
@@ -124,7 +147,7 @@ export class Outbox {
   private settle(tempId: string, error: string | null): void {
     const entry = this.entries.get(tempId);
     if (!entry) return;
-    if (this.inFlight.get(entry.room) === tempId) this.inFlight.delete(entry.room);
+    if (this.inFlight.get(entry.room) === tempId) this.release(entry.room);
     if (error === null) {
       this.entries.delete(tempId);
       void this.db.remove(tempId);
