@@ -1,4 +1,4 @@
-from django.urls import path, register_converter
+from django.urls import path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.api import views
@@ -22,4 +22,6 @@ urlpatterns = [
     path("rum/", views.RumView.as_view(), name="rum"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # Anything else under /api/ (including ids the converters refuse) is a JSON 404, not HTML.
+    re_path(r"^", views.not_found, name="api-not-found"),
 ]

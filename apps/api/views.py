@@ -1,5 +1,7 @@
 """Thin views: read the request, call one chat.actions / chat.queries function, answer."""
 from django.conf import settings
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -13,6 +15,12 @@ from chat.errors import InvalidInput
 from chat.text import clean_id
 
 ERRORS = {400: s.ErrorSerializer, 401: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer}
+
+
+@csrf_exempt  # a JSON 404 for every method, like the DRF views (they are CSRF-exempt too)
+def not_found(request, *args, **kwargs):
+    """No such API path: the error shape of every other answer (DESIGN section 4)."""
+    return JsonResponse({"detail": "not found", "errors": {}}, status=404)
 
 
 def body(request) -> dict:

@@ -89,3 +89,9 @@ def test_user_search(trio):
     assert {"id": trio["bob"].id, "username": trio["bob"].username} in r.json()
     assert trio["a"].get("/api/users/", {"search": "no-such-user-zzz"}).json() == []
     assert trio["a"].get("/api/users/", {"search": "a\x00b"}).status_code in (200, 400)
+
+
+def test_unknown_api_paths_are_json_404(trio):
+    for method in ("get", "post", "patch", "delete", "put"):
+        for path in ("/api/nope/", "/api/chat/rooms/0/", "/api/chat/messages/abc/", "/api/chat/rooms/1/read/x/"):
+            assert_error(getattr(trio["a"], method)(path), 404)
