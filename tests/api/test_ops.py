@@ -77,3 +77,18 @@ def test_production_refuses_to_start(overrides, message):
     done = _start_production(**overrides)
     assert done.returncode != 0
     assert "ImproperlyConfigured" in done.stderr and message in done.stderr, done.stderr[-2000:]
+
+
+@pytest.mark.django_db
+def test_rum_beacon(api_client):
+    anon = api_client()
+    r = anon.post("/api/rum/", {"frame_rate": [59.5, 60.0], "long_frames": [12.0, 75.0], "send_visible": [9.0]},
+                  format="json")
+    assert r.status_code == 204 and r.content == b""
+    text = anon.get("/metrics").content.decode()
+    assert "chat_client_frame_rate_count" in text and "chat_client_long_frames_total" in text
+    data = anon.post("/api/rum/", {"frame_rate": [-1]}, format="json")
+    assert data.status_code == 400 and "frame_rate" in data.json()["errors"]
+    too_many = anon.post("/api/rum/", {"send_visible": [1.0] * 501}, format="json")
+    assert too_many.status_code == 400 and "send_visible" in too_many.json()["errors"]
+    assert anon.post("/api/rum/", [1], format="json").status_code == 400
