@@ -1,4 +1,6 @@
 """Thin views: read the request, call one chat.actions / chat.queries function, answer."""
+import re
+
 from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -23,9 +25,27 @@ def not_found(request, *args, **kwargs):
     return JsonResponse({"detail": "not found", "errors": {}}, status=404)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(value) -> bool:
+    """JSON may spell a lone surrogate (\\ud800); such text cannot be stored or sent as UTF-8."""
+    if isinstance(value, str):
+        return bool(_LONE_SURROGATE.search(value))
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    return False
+
+
 def body(request) -> dict:
     if not isinstance(request.data, dict):
         raise InvalidInput("the body must be a JSON object", field="non_field_errors")
+    for key, value in request.data.items():
+        if _has_lone_surrogate(key) or _has_lone_surrogate(value):
+            field = "non_field_errors" if _has_lone_surrogate(key) else key
+            raise InvalidInput("text must be valid Unicode (no lone surrogates)", field=field)
     return request.data
 
 

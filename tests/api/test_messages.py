@@ -174,3 +174,18 @@ def test_malformed_bodies_are_4xx(trio):
     assert_error(a.post("/api/chat/messages/", b"[1]", content_type="application/json"), 400, "non_field_errors")
     assert a.post("/api/chat/messages/", "room=1", content_type="application/x-www-form-urlencoded").status_code == 415
     assert_error(a.post("/api/chat/messages/", b'"text"', content_type="application/json"), 400)
+
+
+@pytest.mark.parametrize("path, raw, field", [
+    ("/api/chat/messages/", b'{"room": ROOM, "content": "a\\ud800b", "temp_id": "s1"}', "content"),
+    ("/api/chat/rooms/", b'{"name": "x\\udfff"}', "name"),
+    ("/api/chat/rooms/", b'{"name": "ok", "members": ["\\udfff"]}', "members"),
+    ("/api/auth/token/", b'{"username": "x\\udfff", "password": "p"}', "username"),
+    ("/api/auth/register/", b'{"username": "xyzw", "password": "long-enough-9\\udfff"}', "password"),
+    ("/api/chat/messages/", b'{"room": ROOM, "content": "ok", "\\ud800": 1}', "non_field_errors"),
+])
+def test_lone_surrogates_in_json_are_400(trio, path, raw, field):
+    """JSON can spell a lone surrogate; it is not text PostgreSQL or UTF-8 can hold: 400, not 500."""
+    raw = raw.replace(b"ROOM", str(trio["room"]["id"]).encode())
+    assert_error(trio["a"].post(path, raw, content_type="application/json"), 400, field)
+    assert not Message.objects.exists()
