@@ -1,4 +1,5 @@
 """Health, readiness and metrics endpoints, and production settings that refuse to start."""
+import json
 import os
 import subprocess
 import sys
@@ -92,3 +93,20 @@ def test_rum_beacon(api_client):
     too_many = anon.post("/api/rum/", {"send_visible": [1.0] * 501}, format="json")
     assert too_many.status_code == 400 and "send_visible" in too_many.json()["errors"]
     assert anon.post("/api/rum/", [1], format="json").status_code == 400
+
+
+@pytest.mark.django_db
+def test_schema_and_docs_are_served(api_client):
+    anon = api_client()
+    r = anon.get("/api/schema/?format=json")
+    assert r.status_code == 200
+    schema = json.loads(r.content)
+    assert schema["openapi"].startswith("3.")
+    for path in ("/api/auth/register/", "/api/auth/token/", "/api/auth/me/", "/api/users/", "/api/chat/rooms/",
+                 "/api/chat/rooms/{room_id}/", "/api/chat/rooms/{room_id}/members/", "/api/chat/rooms/{room_id}/read/",
+                 "/api/chat/messages/", "/api/chat/messages/{message_id}/",
+                 "/api/chat/messages/{message_id}/reactions/{emoji}/", "/api/rum/"):
+        assert path in schema["paths"], path
+    page = schema["components"]["schemas"]["Page"]["properties"]
+    assert {"messages", "has_more", "cursor", "has_more_before", "has_more_after"} <= set(page)
+    assert anon.get("/api/docs/").status_code == 200
