@@ -95,3 +95,16 @@ def test_unknown_api_paths_are_json_404(trio):
     for method in ("get", "post", "patch", "delete", "put"):
         for path in ("/api/nope/", "/api/chat/rooms/0/", "/api/chat/messages/abc/", "/api/chat/rooms/1/read/x/"):
             assert_error(getattr(trio["a"], method)(path), 404)
+
+
+def test_session_cookie_auth_needs_csrf_for_writes(trio):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(trio["alice"])
+    r = browser.get("/api/chat/rooms/")
+    assert r.status_code == 200 and r.json()[0]["id"] == trio["room"]["id"]
+    r = browser.post("/api/chat/messages/", {"room": trio["room"]["id"], "content": "x", "temp_id": "c"},
+                     content_type="application/json")
+    data = assert_error(r, 403)
+    assert "CSRF" in data["detail"]
