@@ -34,7 +34,9 @@ def origin_allowed(scope) -> bool:
     if host and origin_host == host:
         return True
     hostname = origin_host.rsplit(":", 1)[0] if not origin_host.startswith("[") else origin_host.split("]")[0] + "]"
-    return hostname in settings.ALLOWED_HOSTS or "*" in settings.ALLOWED_HOSTS
+    # A named host only: a wildcard ALLOWED_HOSTS ("*", ".example.com") says which Host headers
+    # the server answers, not which sites may ride on a user's cookie (cross-site hijacking).
+    return hostname in settings.ALLOWED_HOSTS and not hostname.startswith(".")
 
 
 class TokenAuthMiddleware:

@@ -130,11 +130,23 @@ REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "chat")
 def _redis_host_entry(max_connections: int) -> dict:
     """One channels-redis `hosts` entry; the pool is sized on purpose (the default 100 runs out
     past ~100 sockets per process because every receive holds a connection)."""
-    common = {"db": REDIS.db, "max_connections": max_connections}
+    common = {
+        "db": REDIS.db,
+        "max_connections": max_connections,
+        # channels-redis receives with a blocking BZPOPMIN of 5 s; redis-py (>= 8) reads with a
+        # default socket_timeout of 5 s too, so every idle receive raced its own timeout, raised
+        # TimeoutError and the consumer closed idle sockets with 1012. Reads get longer than the
+        # blocking pop; a dead or unreachable master is still noticed within that bound.
+        "socket_timeout": env_float("CHANNEL_LAYER_SOCKET_TIMEOUT", 10.0),
+        "socket_connect_timeout": env_float("CHANNEL_LAYER_CONNECT_TIMEOUT", 2.0),
+        "socket_keepalive": True,
+    }
     if REDIS.password:
         common["password"] = REDIS.password
     if REDIS.uses_sentinel:
-        sentinel_kwargs = {"password": REDIS.password} if REDIS.password else None
+        sentinel_kwargs = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
+        if REDIS.password:
+            sentinel_kwargs["password"] = REDIS.password
         return {"sentinels": list(REDIS.sentinels), "master_name": REDIS.master_name,
                 "sentinel_kwargs": sentinel_kwargs, **common}
     return {"address": REDIS.url, **common}
