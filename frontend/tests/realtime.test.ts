@@ -99,6 +99,40 @@ describe('RealtimeClient', () => {
     expect(client.state).toBe('offline');
   });
 
+  it('drops the socket when the browser goes offline, waits, and reconnects at once when it is back', async () => {
+    makeClient({ random: () => 1 });
+    const closes: string[] = [];
+    client.on('close', ({ reason }) => closes.push(reason));
+    client.connect();
+    await waitFor(() => client.state === 'online', 2000, 'first open');
+    const serverSide = server.current;
+    const serverClosed = new Promise<void>((resolve) => serverSide.once('close', () => resolve()));
+
+    client.networkOffline();
+    expect(client.state).toBe('offline');
+    expect(client.send({ type: 'ping' })).toBe(false);
+    expect(closes).toEqual(['network offline']);
+    await serverClosed; // the socket really went away
+    await new Promise((r) => setTimeout(r, 400)); // several backoff steps: still no attempt
+    expect(server.sockets.length).toBe(1);
+    expect(client.state).toBe('offline');
+
+    client.networkOnline();
+    await waitFor(() => client.state === 'online', 2000, 'reconnect on online');
+    expect(server.sockets.length).toBe(2);
+  });
+
+  it('does not connect while the network is down', async () => {
+    makeClient();
+    client.networkOffline();
+    client.connect();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(server.sockets.length).toBe(0);
+    expect(client.state).toBe('offline');
+    client.networkOnline();
+    await waitFor(() => client.state === 'online', 2000, 'connect once online');
+  });
+
   it('refuses to send while not connected', () => {
     makeClient();
     expect(client.send({ type: 'ping' })).toBe(false);

@@ -64,8 +64,13 @@ export async function startSession(store: ChatStore, user: User, onUnauthenticat
     }),
     sync.events.on('reset', ({ room }) => void loader.reloadLatest(room).catch(() => undefined)),
   ];
-  const onOnline = () => client.reconnectNow();
+  // The browser's own view of the network: drop the socket when it goes away (Chromium would keep
+  // a dead socket "open" until the heartbeat fails), reconnect the moment it is back.
+  const onOnline = () => client.networkOnline();
+  const onOffline = () => client.networkOffline();
   window.addEventListener('online', onOnline);
+  window.addEventListener('offline', onOffline);
+  if (typeof navigator !== 'undefined' && navigator.onLine === false) client.networkOffline();
 
   await refreshRooms().catch(() => undefined);
   store.getState().restoreOutbox(await outbox.restore());
@@ -82,6 +87,7 @@ export async function startSession(store: ChatStore, user: User, onUnauthenticat
     stop: () => {
       offs.forEach((off) => off());
       window.removeEventListener('online', onOnline);
+      window.removeEventListener('offline', onOffline);
       typingExpiry.dispose();
       receipts.reset();
       outbox.dispose();

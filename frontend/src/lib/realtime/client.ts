@@ -60,6 +60,8 @@ export class RealtimeClient {
   private everOpened = false;
   private openedAt = 0;
   private stopped = true;
+  /** The browser reported no network: no socket and no reconnect attempts until it is back. */
+  private networkDown = false;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
   private pongTimer: ReturnType<typeof setTimeout> | null = null;
@@ -93,6 +95,10 @@ export class RealtimeClient {
     this.stopped = false;
     if (this.socket) return;
     this.clearReconnect();
+    if (this.networkDown) {
+      this.setState('offline');
+      return; // networkOnline() connects
+    }
     this.setState('connecting');
     const url = typeof this.opts.url === 'function' ? this.opts.url() : this.opts.url;
     const socket = this.opts.createSocket(url);
@@ -109,6 +115,34 @@ export class RealtimeClient {
   reconnectNow(): void {
     if (this.stopped || this.socket) return;
     this.connect();
+  }
+
+  /**
+   * The browser says the network is gone (`offline` event). Chromium keeps an open WebSocket
+   * through that (real or emulated) until TCP or the heartbeat notices, which can take a minute:
+   * drop it now, report `offline`, and make no attempts until `networkOnline()`.
+   */
+  networkOffline(): void {
+    this.networkDown = true;
+    this.clearReconnect();
+    if (this.socket) {
+      this.dropSocket(1000, 'network offline');
+      this.noteClosed();
+      this.events.emit('close', { code: 1000, reason: 'network offline' });
+    }
+    this.setState('offline');
+  }
+
+  /** The network is back (`online` event): connect at once, from a fresh backoff. */
+  networkOnline(): void {
+    const wasDown = this.networkDown;
+    this.networkDown = false;
+    if (wasDown) this.attempt = 0;
+    this.reconnectNow();
+  }
+
+  get networkAvailable(): boolean {
+    return !this.networkDown;
   }
 
   /** Close for good (logout). */
@@ -171,7 +205,7 @@ export class RealtimeClient {
   }
 
   private scheduleReconnect(): void {
-    if (this.stopped) {
+    if (this.stopped || this.networkDown) {
       this.setState('offline');
       return;
     }
