@@ -23,5 +23,6 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Anything else under /api/ (including ids the converters refuse) is a JSON 404, not HTML.
-    re_path(r"^", views.not_found, name="api-not-found"),
+    # Only paths ending in "/": a path without its slash still gets CommonMiddleware's redirect.
+    re_path(r"(?s)^.*/$", views.not_found, name="api-not-found"),
 ]

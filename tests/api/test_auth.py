@@ -108,3 +108,8 @@ def test_session_cookie_auth_needs_csrf_for_writes(trio):
                      content_type="application/json")
     data = assert_error(r, 403)
     assert "CSRF" in data["detail"]
+
+
+def test_missing_trailing_slash_still_redirects(trio):
+    r = trio["a"].get("/api/chat/rooms")
+    assert r.status_code == 301 and r["Location"].endswith("/api/chat/rooms/")
