@@ -24,5 +24,5 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Anything else under /api/ (including ids the converters refuse) is a JSON 404, not HTML.
     # Only paths ending in "/": a path without its slash still gets CommonMiddleware's redirect.
-    re_path(r"(?s)^.*/$", views.not_found, name="api-not-found"),
+    re_path(r"^[\s\S]*/$", views.not_found, name="api-not-found"),
 ]

@@ -93,7 +93,8 @@ def test_user_search(trio):
 
 def test_unknown_api_paths_are_json_404(trio):
     for method in ("get", "post", "patch", "delete", "put"):
-        for path in ("/api/nope/", "/api/chat/rooms/0/", "/api/chat/messages/abc/", "/api/chat/rooms/1/read/x/"):
+        for path in ("/api/nope/", "/api/chat/rooms/0/", "/api/chat/messages/abc/", "/api/chat/rooms/1/read/x/",
+                     "/api/line%0Abreak/"):
             assert_error(getattr(trio["a"], method)(path), 404)
 
 
