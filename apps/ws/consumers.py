@@ -12,7 +12,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from apps.ws import db, process
-from apps.ws.limits import TokenBucket
+from apps.ws.limits import FRAME_COST, TokenBucket
 from apps.ws.receipts import ReceiptCoalescer
 from chat import actions, events, metrics, queries
 from chat.errors import ChatError, InvalidInput
@@ -26,6 +26,16 @@ STALE_DROPPABLE_SECONDS = 1.0  # a typing event older than this is backlog: drop
 
 def encode(frame: dict) -> str:
     return orjson.dumps(frame).decode()
+
+
+def _frame_bytes(raw: str | bytes) -> int:
+    """The frame's size in bytes (the limit is on the wire, where Georgian text is 3 bytes a
+    character); encoding is needed only when the character count could be over it."""
+    if isinstance(raw, bytes):
+        return len(raw)
+    if len(raw) * 4 <= settings.CHAT_WS_MAX_FRAME_BYTES:
+        return len(raw)
+    return len(raw.encode("utf-8", "surrogatepass"))
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -131,18 +141,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.closed:
             return
         raw = text_data if text_data is not None else bytes_data
-        if raw is None or len(raw) > settings.CHAT_WS_MAX_FRAME_BYTES:
+        if raw is None or _frame_bytes(raw) > settings.CHAT_WS_MAX_FRAME_BYTES:
             return await self.close_with(POLICY)
-        if not self.bucket.take():
-            metrics.WS_RATE_LIMITED.inc()
-            if self.bucket.abusive:
-                return await self.close_with(POLICY)
-            return await self.send_error("too many frames: slow down", "rate_limited", self._temp_id_of(raw))
         try:
             frame = orjson.loads(raw)
         except orjson.JSONDecodeError:
+            frame = None
+        kind = frame.get("type") if isinstance(frame, dict) else None
+        if not self.bucket.take(FRAME_COST.get(kind, 1.0) if isinstance(kind, str) else 1.0):
+            metrics.WS_RATE_LIMITED.inc()
+            if self.bucket.abusive:
+                return await self.close_with(POLICY)
+            temp_id = frame.get("temp_id") if isinstance(frame, dict) else None
+            return await self.send_error("too many frames: slow down", "rate_limited",
+                                         temp_id if isinstance(temp_id, str) else None)
+        if frame is None:
             return await self.send_error("frames are JSON objects", "invalid_json")
-        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+        if not isinstance(kind, str):
             return await self.send_error("a frame is a JSON object with a string `type`", "invalid_frame")
         handler = self.HANDLERS.get(frame["type"])
         if handler is None:
@@ -154,14 +169,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except Exception:  # noqa: BLE001 - no frame ends the consumer
             log.exception("frame %s failed", frame["type"])
             await self.send_error("the server could not handle this frame", "server_error")
-
-    @staticmethod
-    def _temp_id_of(raw) -> str | None:
-        try:
-            temp_id = orjson.loads(raw).get("temp_id")
-        except Exception:  # noqa: BLE001
-            return None
-        return temp_id if isinstance(temp_id, str) else None
 
     def frame_room(self, frame: dict) -> int:
         """The room a frame is about: its `room`, or the socket's own room."""

@@ -45,11 +45,22 @@ async def ws():
 
 
 @pytest.fixture(autouse=True)
-def _real_channel_layer():
+async def _real_channel_layer():
+    """The real Redis layer, a fresh instance per test: each test has its own event loop, and a
+    layer keeps per-loop state (its receive lock) that must not leak into the next loop."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.pop("default", None)
     layer = get_channel_layer()
     assert type(layer).__module__.startswith("channels_redis"), (
         f"consumer tests run on the real Redis channel layer, not {type(layer)}")
     assert settings.REDIS.configured
+    yield layer
+    channel_layers.backends.pop("default", None)
+    try:
+        await layer.close_pools()
+    except Exception:  # noqa: BLE001
+        pass
 
 
 class World:

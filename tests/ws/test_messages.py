@@ -1,0 +1,187 @@
+"""Send (pending -> confirmed, exactly once), fan-out to every other connection, HTTP sends,
+edits / deletes / reactions, typing."""
+import asyncio
+
+import pytest
+
+from chat import actions
+from chat.models import Message
+from tests.ws.client import orm, temp_id
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+GEORGIAN = "გამარჯობა, მსოფლიო"
+
+
+async def test_send_answers_pending_then_confirmed(ws, world):
+    alice = await ws(f"/ws/chat/{world.room_id}/", token=world.alice_token)
+    tid = temp_id()
+    await alice.send(type="message_send", content=GEORGIAN, temp_id=tid)
+    pending = await alice.expect("message_pending")
+    assert pending == {"type": "message_pending", "temp_id": tid, "status": "sending"}
+    confirmed = await alice.expect("message_confirmed", temp_id=tid)
+    message = confirmed["message"]
+    assert message["content"] == GEORGIAN
+    assert message["seq"] == 1 and message["room"] == world.room_id
+    assert message["user"] == {"id": world.alice.id, "username": world.alice.username}
+    assert message["temp_id"] == tid and message["deleted"] is False and message["reactions"] == []
+    # pending went out first; UTF-8 as is, never \u escapes
+    raw_types = [frame for frame in alice.raw if tid in frame]
+    assert '"message_pending"' in raw_types[0] and '"message_confirmed"' in raw_types[1]
+    assert GEORGIAN in raw_types[1] and "\\u" not in raw_types[1]
+    stored = await orm(lambda: list(Message.objects.filter(room_id=world.room_id).values_list("id", "content", "seq")))
+    assert stored == [(message["id"], GEORGIAN, 1)]
+
+
+async def test_send_on_all_rooms_socket_needs_a_room(ws, world):
+    alice = await ws("/ws/chat/", token=world.alice_token)
+    await alice.send(type="message_send", content="x", temp_id=temp_id())
+    error = await alice.expect("error")
+    assert error["field"] == "room"
+    await alice.send(type="message_send", room=world.room_id, content="with room", temp_id="r-1")
+    confirmed = await alice.expect("message_confirmed", temp_id="r-1")
+    assert confirmed["message"]["room"] == world.room_id
+    assert await orm(Message.objects.filter(room_id=world.room_id).count) == 1
+
+
+async def test_send_to_a_room_of_others_is_refused(ws, world, make_room, make_user):
+    other = await orm(lambda: make_room(owner=make_user(), name="not alice's"))
+    alice = await ws("/ws/chat/", token=world.alice_token)
+    await alice.send(type="message_send", room=other["id"], content="intrude", temp_id="i-1")
+    error = await alice.expect("error")
+    assert error["code"] == "forbidden" and error["temp_id"] == "i-1"
+    assert await orm(Message.objects.filter(room_id=other["id"]).count) == 0
+    await alice.assert_open()
+
+
+async def test_retried_temp_id_confirms_the_original_and_broadcasts_nothing(ws, world):
+    alice = await ws(f"/ws/chat/{world.room_id}/", token=world.alice_token)
+    bob = await ws(f"/ws/chat/{world.room_id}/", token=world.bob_token)
+    tid = temp_id()
+    await alice.send(type="message_send", content="once", temp_id=tid)
+    first = (await alice.expect("message_confirmed", temp_id=tid))["message"]
+    await alice.send(type="message_send", content="once", temp_id=tid)
+    await alice.expect("message_pending", temp_id=tid)
+    again = (await alice.expect("message_confirmed", temp_id=tid))["message"]
+    assert again["id"] == first["id"] and again["seq"] == first["seq"] == 1
+    # a retry from another connection of the same user (a reload, a second tab) is the same send
+    alice2 = await ws("/ws/chat/", token=world.alice_token)
+    await alice2.send(type="message_send", room=world.room_id, content="once", temp_id=tid)
+    assert (await alice2.expect("message_confirmed", temp_id=tid))["message"]["id"] == first["id"]
+    news = await bob.take_all("message_new", quiet=0.6)
+    assert [f["message"]["id"] for f in news] == [first["id"]]
+    assert await alice2.take_all("message_new", quiet=0.1) == []
+    assert await orm(Message.objects.filter(room_id=world.room_id).count) == 1
+
+
+async def test_message_new_reaches_every_other_connection_exactly_once(ws, world, make_user, token_for):
+    dave = await orm(make_user)
+    dave_token = await orm(token_for, dave)
+    sender = await ws("/ws/chat/", token=world.alice_token, name="alice-all")
+    alice_tab = await ws(f"/ws/chat/{world.room_id}/", token=world.alice_token, name="alice-room")
+    bob_room = await ws(f"/ws/chat/{world.room_id}/", token=world.bob_token, name="bob-room")
+    bob_all = await ws("/ws/chat/", token=world.bob_token, name="bob-all")
+    outsider = await ws("/ws/chat/", token=dave_token, name="dave")
+    sent = []
+    for i in range(5):
+        tid = f"fan-{i}"
+        await sender.send(type="message_send", room=world.room_id, content=f"hello {i}", temp_id=tid)
+        sent.append((await sender.expect("message_confirmed", temp_id=tid))["message"])
+    assert [m["seq"] for m in sent] == [1, 2, 3, 4, 5]
+    for client in (alice_tab, bob_room, bob_all):
+        news = await client.take_all("message_new", quiet=0.5)
+        assert [f["message"]["id"] for f in news] == [m["id"] for m in sent], client.name
+        assert [f["message"]["content"] for f in news] == [f"hello {i}" for i in range(5)]
+    assert await sender.take_all("message_new", quiet=0.1) == [], "not to the sending socket"
+    assert await outsider.take_all("message_new", quiet=0.1) == [], "not to non-members"
+
+
+async def test_http_send_reaches_sockets(ws, world, api_client):
+    alice = await ws(f"/ws/chat/{world.room_id}/", token=world.alice_token)
+    bob = await ws("/ws/chat/", token=world.bob_token)
+    body = {"room": world.room_id, "content": GEORGIAN, "temp_id": "http-1"}
+    response = await orm(lambda: api_client(world.bob).post("/api/chat/messages/", body, format="json"))
+    assert response.status_code == 201, response.content
+    message_id = response.json()["id"]
+    for client in (alice, bob):  # an HTTP send has no sending socket: every socket hears it
+        frame = await client.expect("message_new")
+        assert frame["message"]["id"] == message_id and frame["message"]["content"] == GEORGIAN
+    again = await orm(lambda: api_client(world.bob).post("/api/chat/messages/", body, format="json"))
+    assert again.status_code == 200 and again.json()["id"] == message_id
+    assert await alice.take_all("message_new", quiet=0.5) == []
+    # and the same temp_id over the socket confirms the HTTP message
+    bob_room = await ws(f"/ws/chat/{world.room_id}/", token=world.bob_token)
+    await bob_room.send(type="message_send", content=GEORGIAN, temp_id="http-1")
+    assert (await bob_room.expect("message_confirmed", temp_id="http-1"))["message"]["id"] == message_id
+    assert await alice.take_all("message_new", quiet=0.3) == []
+
+
+async def test_edit_delete_and_reactions_send_message_updated(ws, world):
+    alice = await ws(f"/ws/chat/{world.room_id}/", token=world.alice_token)
+    bob = await ws("/ws/chat/", token=world.bob_token)
+    await alice.send(type="message_send", content="first draft", temp_id="e-1")
+    message = (await alice.expect("message_confirmed", temp_id="e-1"))["message"]
+    await bob.expect("message_new")
+
+    await alice.send(type="message_edit", message_id=message["id"], content="ჩასწორებული")
+    for client in (alice, bob):
+        updated = (await client.expect("message_updated"))["message"]
+        assert updated["id"] == message["id"] and updated["content"] == "ჩასწორებული"
+        assert updated["edited_at"] is not None and updated["version"] == 2
+
+    await bob.send(type="reaction", message_id=message["id"], emoji="👍", action="add")
+    updated = (await alice.expect("message_updated"))["message"]
+    assert updated["reactions"] == [{"emoji": "👍", "count": 1, "users": [world.bob.id]}]
+    await bob.expect("message_updated")
+    await bob.send(type="reaction", message_id=message["id"], emoji="👍", action="add")  # idempotent
+    assert await alice.take_all("message_updated", quiet=0.5) == []
+    await bob.send(type="reaction", message_id=message["id"], emoji="👍", action="remove")
+    assert (await alice.expect("message_updated"))["message"]["reactions"] == []
+    await bob.expect("message_updated")
+
+    await bob.send(type="message_edit", message_id=message["id"], content="not mine")
+    error = await bob.expect("error")
+    assert error["code"] == "forbidden"
+    await bob.assert_open()
+
+    await alice.send(type="message_delete", message_id=message["id"])
+    for client in (alice, bob):
+        updated = (await client.expect("message_updated"))["message"]
+        assert updated["deleted"] is True and updated["content"] == "" and updated["reactions"] == []
+    stored = await orm(lambda: Message.objects.get(id=message["id"]))
+    assert stored.deleted_at is not None and stored.content == ""
+    assert await alice.take_all("message_new", quiet=0.1) == []
+
+
+async def test_typing_is_relayed_to_others_not_to_the_sender(ws, world):
+    alice = await ws(f"/ws/chat/{world.room_id}/", token=world.alice_token)
+    bob = await ws("/ws/chat/", token=world.bob_token)
+    await alice.send(type="typing", is_typing=True)
+    frame = await bob.expect("typing")
+    assert frame == {"type": "typing", "room": world.room_id, "user_id": world.alice.id,
+                     "username": world.alice.username, "is_typing": True}
+    await alice.send(type="typing", is_typing=False)
+    assert (await bob.expect("typing"))["is_typing"] is False
+    await bob.send(type="typing", room=world.room_id, is_typing=True)
+    assert (await alice.expect("typing"))["user_id"] == world.bob.id
+    assert await alice.take_all("typing", quiet=0.5) == []
+    assert await bob.take_all("typing", quiet=0.1) == []
+    await alice.send(type="typing", is_typing="yes")
+    assert (await alice.expect("error"))["field"] == "is_typing"
+
+
+async def test_presence_online_and_offline_between_members(ws, world):
+    alice = await ws("/ws/chat/", token=world.alice_token)
+    await alice.settle(0.3)
+    alice.inbox.clear()
+    bob1 = await ws(f"/ws/chat/{world.room_id}/", token=world.bob_token)
+    frame = await alice.expect("user_presence", user_id=world.bob.id)
+    assert frame["status"] == "online" and frame["username"] == world.bob.username
+    bob2 = await ws("/ws/chat/", token=world.bob_token)
+    await bob1.disconnect()
+    await asyncio.sleep(0.3)
+    assert [f for f in await alice.take_all("user_presence", quiet=0.3) if f["user_id"] == world.bob.id] == [], (
+        "a second socket opening or the first closing is no presence change")
+    await bob2.disconnect()
+    frame = await alice.expect("user_presence", user_id=world.bob.id)
+    assert frame["status"] == "offline" and frame["username"] == world.bob.username
