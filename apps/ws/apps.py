@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class WsConfig(AppConfig):
     name = "apps.ws"
     label = "ws"
+
+    def ready(self):
+        from apps.ws.daphne_compat import allow_registered_server_close_codes
+
+        allow_registered_server_close_codes()

@@ -76,7 +76,7 @@ async def _close_all_then(previous, signum, frame) -> None:
         try:
             await consumer.close_with(SERVER_RESTART)
         except Exception:  # noqa: BLE001
-            pass
+            log.warning("closing a socket with 1012 failed", exc_info=True)
     try:
         await db.call(actions.process_stopping, PROCESS_ID)
     except Exception:  # noqa: BLE001

@@ -1,0 +1,28 @@
+"""Let Daphne send the close codes of the contract.
+
+Daphne closes a socket through autobahn's `sendClose`, which accepts only 1000 and 3000-4999 and
+raises for anything else. 1012 ("service restart", IANA-registered, DESIGN section 5) therefore
+never reached a client: the exception was swallowed on the way and the socket was dropped without
+a close frame (clients saw 1006) on SIGTERM and on channel-layer failures. The registered server
+codes go out through `sendCloseFrame`, the frame writer `sendClose` itself ends in.
+"""
+SERVER_CODES = frozenset({1001, 1011, 1012, 1013, 1014})
+
+
+def allow_registered_server_close_codes() -> None:
+    try:
+        from daphne.ws_protocol import WebSocketProtocol
+    except ImportError:  # not running under Daphne
+        return
+    if getattr(WebSocketProtocol, "_chat_close_codes", False):
+        return
+    original = WebSocketProtocol.serverClose
+
+    def serverClose(self, code=None):  # noqa: N802 - Daphne's name
+        if code in SERVER_CODES:
+            self.sendCloseFrame(code=code, isReply=False)
+            return None
+        return original(self, code)
+
+    WebSocketProtocol.serverClose = serverClose
+    WebSocketProtocol._chat_close_codes = True
