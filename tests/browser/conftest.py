@@ -102,6 +102,37 @@ def new_page(browser):
         context.close()
 
 
+def off_the_browser_thread(fn, *args, **kwargs):
+    """Run fn in a short-lived thread: actions that publish events (async_to_sync) refuse to run in
+    a thread with a running event loop, which Playwright's sync API keeps in this one."""
+    import threading
+
+    from django.db import connection
+
+    result, error = [], []
+
+    def run():
+        try:
+            result.append(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            error.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(60)
+    if error:
+        raise error[0]
+    return result[0]
+
+
+@pytest.fixture
+def browser_room(make_room):
+    """make_room, run where it can publish its room_added event."""
+    return lambda **kwargs: off_the_browser_thread(make_room, **kwargs)
+
+
 @pytest.fixture
 def browser_user(django_user_model):
     """A user whose password the server process can check (the test settings' MD5 hasher is not

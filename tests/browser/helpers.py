@@ -31,3 +31,22 @@ def item_by_seq(page: Page, seq: int):
 def contents(page: Page) -> list[str]:
     """Message texts currently rendered, top to bottom."""
     return page.locator('[data-testid="message-item"] [data-testid="message-content"]').all_inner_texts()
+
+
+def http_json(base_url: str, method: str, path: str, body: dict | None = None, token: str | None = None):
+    """A plain HTTP call to the server under test (another client than the browser)."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(base_url + path, method=method,
+                                     data=json.dumps(body).encode() if body is not None else None)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Token {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        raw = response.read()
+        return json.loads(raw) if raw else None
+
+
+def api_token(base_url: str, username: str, password: str = DEMO_PASSWORD) -> str:
+    return http_json(base_url, "POST", "/api/auth/token/", {"username": username, "password": password})["token"]

@@ -13,9 +13,9 @@ GEORGIAN = "გამარჯობა, ნინო! როგორ ხარ
 GEORGIAN_REPLY = "კარგად, გმადლობ! ხვალ შევხვდეთ — 10:00-ზე."
 
 
-def test_georgian_round_trip_typing_and_read_ticks(chat_server, new_page, browser_user, make_room):
+def test_georgian_round_trip_typing_and_read_ticks(chat_server, new_page, browser_user, browser_room):
     nino, giorgi = browser_user("ნინო_n"), browser_user("giorgi")
-    room = make_room(owner=nino, members=[giorgi], name="საუბარი")
+    room = browser_room(owner=nino, members=[giorgi], name="საუბარი")
     a, b = new_page(), new_page()
     log_in(a, chat_server, "ნინო_n")
     log_in(b, chat_server, "giorgi")
@@ -54,9 +54,9 @@ def test_georgian_round_trip_typing_and_read_ticks(chat_server, new_page, browse
     assert a.errors == [] and b.errors == []
 
 
-def test_offline_sends_arrive_once_in_order_after_reconnect(chat_server, new_page, browser_user, make_room):
+def test_offline_sends_arrive_once_in_order_after_reconnect(chat_server, new_page, browser_user, browser_room):
     nino, giorgi = browser_user("nino"), browser_user("giorgi")
-    room = make_room(owner=nino, members=[giorgi], name="offline")
+    room = browser_room(owner=nino, members=[giorgi], name="offline")
     a, b = new_page(), new_page()
     log_in(a, chat_server, "nino")
     log_in(b, chat_server, "giorgi")

@@ -90,6 +90,13 @@ export function MessageList({ roomId, focusMessageId }: Props) {
     paddingEnd: 12,
   });
 
+  // A row above the viewport that changes height (the oldest loaded row loses its author line when
+  // the older page shows the same author before it; a reaction; a late font) must not move what the
+  // reader looks at. The library's default skips re-measured rows while scrolling up, which is
+  // exactly when older pages come in: keep the content below the row still in every direction.
+  virtualizer.shouldAdjustScrollPositionOnItemSizeChange = (item, _delta, instance) =>
+    item.start < (instance.scrollOffset ?? 0);
+
   const markRead = useReadMarker(roomId, virtualizer, scrollRef);
 
   const loadMoreIfNearEdge = useCallback(() => {
