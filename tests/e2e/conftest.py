@@ -120,3 +120,6 @@ def http_json(proc, path: str, token: str):
                                      headers={"Authorization": f"Token {token}"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
+
+
+from tests.ws.conftest import _close_thread_connections  # noqa: E402,F401 - the same session fixture
