@@ -98,6 +98,62 @@ def others_cpu_top(limit: int = 5) -> list[str]:
     return [f"{cpu:5.1f}% {pid} {cmd}" for cpu, pid, cmd in rows[:limit] if cpu > 0]
 
 
+class CpuAccount:
+    """Where the machine's CPU went during a window: Daphne, this load generator, PostgreSQL and
+    Redis (all of their processes, other users' included), and everything else (other engineers'
+    test suites on the shared box)."""
+
+    SERVICES = {"postgres": "postgresql", "redis-server": "redis"}
+
+    def __init__(self, daphne: psutil.Process):
+        self.daphne = daphne
+        self.me = psutil.Process()
+
+    @staticmethod
+    def _cpu(proc: psutil.Process) -> float:
+        times = proc.cpu_times()
+        return times.user + times.system
+
+    def _services(self) -> dict:
+        found = {}
+        for proc in psutil.process_iter(["name"]):
+            label = self.SERVICES.get(proc.info["name"] or "")
+            if label:
+                try:
+                    found[proc.pid] = (label, self._cpu(proc))
+                except psutil.Error:
+                    pass
+        return found
+
+    def start(self) -> None:
+        self.t0 = time.perf_counter()
+        self.system0 = psutil.cpu_times()
+        self.daphne0, self.me0 = self._cpu(self.daphne), self._cpu(self.me)
+        self.services0 = self._services()
+        psutil.cpu_percent(percpu=True)
+
+    def stop(self) -> dict:
+        window = time.perf_counter() - self.t0
+        per_core = psutil.cpu_percent(percpu=True)
+        system = psutil.cpu_times()
+        busy = sum(getattr(system, f) - getattr(self.system0, f)
+                   for f in ("user", "system", "nice", "irq", "softirq", "steal"))
+        daphne = self._cpu(self.daphne) - self.daphne0
+        me = self._cpu(self.me) - self.me0
+        services = collections.Counter()
+        for pid, (label, cpu) in self._services().items():
+            services[label] += cpu - self.services0.get(pid, (label, 0.0))[1]  # new backends: all of theirs
+        other = busy - daphne - me - sum(services.values())
+        return {"window_s": round(window, 1), "cores": psutil.cpu_count(),
+                "cpu_seconds": {"daphne": round(daphne, 1), "load_generator": round(me, 1),
+                                **{k: round(v, 1) for k, v in services.items()}, "everything_else": round(other, 1),
+                                "whole_box_busy": round(busy, 1)},
+                "daphne_core_busy_pct": round(100 * daphne / window, 1),
+                "load_generator_core_busy_pct": round(100 * me / window, 1),
+                "box_busy_pct_of_all_cores": round(100 * busy / window / psutil.cpu_count(), 1),
+                "per_core_pct": per_core, "loadavg_end": [round(x, 2) for x in os.getloadavg()]}
+
+
 def pin_self(core: int | None) -> None:
     if core is not None:
         os.sched_setaffinity(0, {core})
@@ -193,6 +249,7 @@ class Server:
     port: int
     prefix: str
     psutil_proc: psutil.Process
+    layer: str = "core"
     profiler: subprocess.Popen | None = None
 
     @property
@@ -222,7 +279,7 @@ def start_server(db_name: str, layer: str, core: int | None, extra_env: dict | N
     if core is not None:
         args = ["taskset", "-c", str(core), *args]  # taskset execs: the pid stays Daphne's
     proc = Process(args, port, env, log_name="bench-daphne").wait_ready(60)
-    server = Server(proc, port, prefix, psutil.Process(proc.proc.pid))
+    server = Server(proc, port, prefix, psutil.Process(proc.proc.pid), layer)
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10):
         pass
     return server
@@ -346,6 +403,8 @@ class FanoutStats:
     sent_at: dict = field(default_factory=dict)
     confirm: list = field(default_factory=list)
     deliver: list = field(default_factory=list)
+    confirm_at: list = field(default_factory=list)
+    deliver_at: list = field(default_factory=list)
     confirmed_seq: dict = field(default_factory=lambda: collections.defaultdict(set))
     frames: collections.Counter = field(default_factory=collections.Counter)
     errors: list = field(default_factory=list)
@@ -364,6 +423,7 @@ async def _read_member(member: Member, stats: FanoutStats) -> None:
                 sent = stats.sent_at.get(message.get("temp_id"))
                 if sent is not None:
                     stats.deliver.append(now - sent)
+                    stats.deliver_at.append(sent)
                 member.seqs.append(message["seq"])
                 stats.last_delivery = now
             elif kind == "message_confirmed":
@@ -371,6 +431,7 @@ async def _read_member(member: Member, stats: FanoutStats) -> None:
                 sent = stats.sent_at.get(frame["temp_id"])
                 if sent is not None:
                     stats.confirm.append(now - sent)
+                    stats.confirm_at.append(sent)
                 member.seqs.append(message["seq"])
                 stats.confirmed_seq[member.room].add(message["seq"])
             elif kind in ("error", "message_failed"):
@@ -448,13 +509,14 @@ async def run_fanout(server: Server, data: dict, args) -> dict:
              for i in range(len(rooms) * args.room_size)]
     total = int(args.rate * args.duration)
     metrics_before = server.metrics()
-    cpu_server_0, cpu_client_0 = server.cpu_seconds(), _self_cpu()
-    psutil.cpu_percent(percpu=True)
+    account = CpuAccount(server.psutil_proc)
+    account.start()
     if args.profile:
-        start_profiler(server, max(5, int(args.duration) - 2), Path(args.profile))
+        start_profiler(server, max(5, int(args.duration) - 2), Path(f"{args.profile}-{server.layer}.txt"))
     loop = asyncio.get_running_loop()
     start = loop.time()
     wall_start = time.perf_counter()
+    progress = asyncio.create_task(_progress(stats, wall_start, total, args.room_size - 1))
     max_lag = 0.0
     for i in range(total):
         target = start + i / args.rate
@@ -479,9 +541,8 @@ async def run_fanout(server: Server, data: dict, args) -> dict:
             break
         await asyncio.sleep(0.1)
     drain = time.perf_counter() - wall_start - send_window
-    cpu_server = server.cpu_seconds() - cpu_server_0
-    cpu_client = _self_cpu() - cpu_client_0
-    per_core = psutil.cpu_percent(percpu=True)
+    progress.cancel()
+    cpu = account.stop()
     metrics_after = server.metrics()
 
     # Loss and duplicates, by seq, at every member; then recovery of gaps by sync_request.
@@ -499,10 +560,23 @@ async def run_fanout(server: Server, data: dict, args) -> dict:
     for member in members:
         member.reader.cancel()
     await asyncio.gather(*(m.reader for m in members), return_exceptions=True)
-    recovered = 0
-    for member, missing in gap_members:
-        if await _sync_fill(member, min(missing) - 1, missing):
-            recovered += 1
+    recovered, sync_failures = 0, []
+    await asyncio.sleep(2)  # a backlog still in flight must not be mistaken for the sync answer
+    semaphore = asyncio.Semaphore(20)
+
+    async def recover(member: Member, missing: set) -> None:
+        nonlocal recovered
+        async with semaphore:
+            try:
+                if await _sync_fill(member, min(missing) - 1, missing):
+                    recovered += 1
+            except Exception as exc:  # noqa: BLE001 - reported, the run goes on
+                sync_failures.append(f"{type(exc).__name__}: {exc}"[:200])
+
+    try:
+        await asyncio.wait_for(asyncio.gather(*(recover(m, miss) for m, miss in gap_members)), 90)
+    except asyncio.TimeoutError:
+        sync_failures.append("recovery by sync_request did not finish within 90 s")
     await close_all([m.ws for m in members])
 
     send_h = histogram_report(histogram_delta(histogram(metrics_before, "chat_message_send_seconds"),
@@ -519,17 +593,36 @@ async def run_fanout(server: Server, data: dict, args) -> dict:
         "drain_s": round(drain, 2),
         "send_to_confirmed_ms": summary_ms(stats.confirm),
         "send_to_message_new_ms": summary_ms(stats.deliver),
+        "timeline_p99_ms": _timeline(stats, wall_start, 5.0),
         "server_chat_message_send_seconds": send_h,
         "server_chat_message_fanout_seconds": fan_h,
         "lost": lost, "duplicated": dup, "confirmed_seqs_gapless": confirmed_gapless,
         "members_needing_sync": len(gap_members), "members_recovered_by_sync": recovered,
+        "sync_failures": sync_failures[:5], "lost_by_room_sample": sorted(len(m) for _, m in gap_members)[-5:],
         "frames": dict(stats.frames), "errors": stats.errors[:5],
-        "cpu_seconds": {"daphne": round(cpu_server, 1), "load_generator": round(cpu_client, 1),
-                        "window_s": round(elapsed, 1),
-                        "daphne_core_busy_pct": round(100 * cpu_server / elapsed, 1),
-                        "load_generator_core_busy_pct": round(100 * cpu_client / elapsed, 1)},
-        "cpu_percent_per_core_during_run": per_core,
+        "cpu": cpu,
     }
+
+
+def _timeline(stats: FanoutStats, wall_start: float, step: float) -> list[str]:
+    """p99 of confirm / message_new by the second the message was sent, in `step` windows:
+    a sustained queue and a short stall look different here."""
+    windows: dict = collections.defaultdict(lambda: ([], []))
+    for sent, lat in zip(stats.confirm_at, stats.confirm):
+        windows[int((sent - wall_start) // step)][0].append(lat)
+    for sent, lat in zip(stats.deliver_at, stats.deliver):
+        windows[int((sent - wall_start) // step)][1].append(lat)
+    return [f"{k * step:.0f}-{(k + 1) * step:.0f}s confirm p99 {ms(pct(c, 99))} new p99 {ms(pct(d, 99))}"
+            for k, (c, d) in sorted(windows.items())]
+
+
+async def _progress(stats: FanoutStats, wall_start: float, total: int, receivers: int) -> None:
+    while True:
+        await asyncio.sleep(10)
+        recent_c, recent_d = stats.confirm[-2000:], stats.deliver[-18000:]
+        print(f"    t={time.perf_counter() - wall_start:5.1f}s sent {len(stats.sent_at)}/{total} "
+              f"confirmed {len(stats.confirm)} delivered {len(stats.deliver)}/{len(stats.sent_at) * receivers}  "
+              f"recent p99 confirm {ms(pct(recent_c, 99))} new {ms(pct(recent_d, 99))}", flush=True)
 
 
 async def _sync_fill(member: Member, last_seq: int, missing: set) -> bool:
@@ -538,7 +631,7 @@ async def _sync_fill(member: Member, last_seq: int, missing: set) -> bool:
     for _ in range(50):  # bounded paging
         await member.ws.send(orjson.dumps({"type": "sync_request", "last_seq": last_seq}).decode())
         while True:
-            frame = orjson.loads(await asyncio.wait_for(member.ws.recv(), 10))
+            frame = orjson.loads(await asyncio.wait_for(member.ws.recv(), 30))
             if frame.get("type") == "sync_response":
                 break
         seqs = [m["seq"] for m in frame["messages"]]
@@ -564,9 +657,14 @@ async def run_idle(server: Server, data: dict, args) -> dict:
     await asyncio.sleep(2)
     rss_before = server.rss()
     cpu0 = server.cpu_seconds()
+    account = CpuAccount(server.psutil_proc)
+    account.start()
+    if args.profile:
+        start_profiler(server, 15, Path(f"{args.profile}-idle-{server.layer}.txt"))
     sockets, latencies, errors, elapsed = await connect_all(urls[20:], concurrency=args.idle_concurrency,
                                                             stop_after_failures=200)
     cpu_connect = server.cpu_seconds() - cpu0
+    connect_cpu = account.stop()
     opened = [ws for ws in sockets if ws is not None]
     await asyncio.sleep(5)  # let the accept work and heartbeats settle
     rss_after = server.rss()
@@ -592,7 +690,7 @@ async def run_idle(server: Server, data: dict, args) -> dict:
         "connect_concurrency": args.idle_concurrency,
         "connects_per_s": round(n / elapsed, 1) if elapsed else None, "connect_elapsed_s": round(elapsed, 2),
         "connect_latency_ms": summary_ms(latencies),
-        "daphne_cpu_s_during_connects": round(cpu_connect, 1),
+        "daphne_cpu_s_during_connects": round(cpu_connect, 1), "cpu_during_connects": connect_cpu,
         "rss_before_mb": round(rss_before / 2**20, 1), "rss_after_mb": round(rss_after / 2**20, 1),
         "rss_per_connection_kb": round((rss_after - rss_before) / n / 1024, 1) if n else None,
         "daphne_open_fds": open_fds, "ping_sample": len(sample), "ping_sample_alive": alive,
@@ -610,6 +708,8 @@ async def run_sync(server: Server, data: dict, args) -> dict:
         await ws.send(orjson.dumps(frame).decode())
         await _until(ws, "sync_response")
     before = server.metrics()
+    account = CpuAccount(server.psutil_proc)
+    account.start()
     round_trips, sizes = [], set()
     for _ in range(args.sync_reps):
         started = time.perf_counter()
@@ -620,7 +720,7 @@ async def run_sync(server: Server, data: dict, args) -> dict:
     after = server.metrics()
     await ws.close()
     return {"missed": args.sync_missed, "reps": args.sync_reps, "messages_per_response": sorted(sizes),
-            "client_round_trip_ms": summary_ms(round_trips),
+            "client_round_trip_ms": summary_ms(round_trips), "cpu": account.stop(),
             "server_chat_sync_seconds": histogram_report(histogram_delta(histogram(before, "chat_sync_seconds"),
                                                                          histogram(after, "chat_sync_seconds")))}
 
@@ -655,7 +755,7 @@ def parse_args(argv=None):
     parser.add_argument("--client-core", type=int, default=1)
     parser.add_argument("--no-pin", action="store_true", help="do not pin Daphne and the load generator")
     parser.add_argument("--db", default="chat_bench_rt")
-    parser.add_argument("--profile", default=None, help="py-spy raw (collapsed) output path for the fanout phase")
+    parser.add_argument("--profile", default=None, help="py-spy raw (collapsed stacks) output path prefix for the fanout phase (-<layer>.txt is added)")
     parser.add_argument("--json", default=None, help="write the results here as JSON")
     parser.add_argument("--server-env", action="append", default=[], help="KEY=VALUE for Daphne (repeatable)")
     return parser.parse_args(argv)
@@ -745,7 +845,8 @@ def _print_fanout(layer: str, r: dict) -> None:
     print(f"  [{layer}] send->confirmed p50 {c['p50']} p95 {c['p95']} p99 {c['p99']} ms; "
           f"send->message_new p50 {d['p50']} p95 {d['p95']} p99 {d['p99']} ms")
     print(f"  [{layer}] lost {r['lost']} duplicated {r['duplicated']} needing sync {r['members_needing_sync']} "
-          f"(recovered {r['members_recovered_by_sync']}); cpu {r['cpu_seconds']}")
+          f"(recovered {r['members_recovered_by_sync']})")
+    print(f"  [{layer}] cpu {r['cpu']}")
 
 
 if __name__ == "__main__":
