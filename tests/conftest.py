@@ -39,3 +39,18 @@ def api_client():
             client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
         return client
     return client_for
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_redis_keys_of_this_session():
+    """Presence hashes have no TTL (they live as long as their sockets); remove this session's."""
+    yield
+    from django.conf import settings
+
+    from chat.redis_client import sync_client
+
+    client = sync_client()
+    if client is None:
+        return
+    for key in client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}:*", count=1000):
+        client.delete(key)
