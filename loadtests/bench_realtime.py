@@ -508,6 +508,7 @@ async def run_fanout(server: Server, data: dict, args) -> dict:
     order = [by_room[rooms[i % len(rooms)]][(i // len(rooms)) % args.room_size]
              for i in range(len(rooms) * args.room_size)]
     total = int(args.rate * args.duration)
+    run_id = uuid.uuid4().hex[:8]
     metrics_before = server.metrics()
     account = CpuAccount(server.psutil_proc)
     account.start()
@@ -526,7 +527,7 @@ async def run_fanout(server: Server, data: dict, args) -> dict:
         else:
             max_lag = max(max_lag, -delay)
         member = order[i % len(order)]
-        temp_id = f"b{i}"
+        temp_id = f"{run_id}-{i}"  # unique per run: a reused temp_id is (rightly) a retry, not a new message
         stats.sent_at[temp_id] = time.perf_counter()
         try:
             await member.ws.send(orjson.dumps({"type": "message_send", "content": CONTENT, "temp_id": temp_id}).decode())
@@ -549,14 +550,15 @@ async def run_fanout(server: Server, data: dict, args) -> dict:
     lost = dup = 0
     gap_members: list[tuple[Member, set]] = []
     for member in members:
-        expected = set(range(1, max(stats.confirmed_seq[member.room], default=0) + 1))
+        confirmed = stats.confirmed_seq[member.room]
+        expected = set(range(min(confirmed), max(confirmed) + 1)) if confirmed else set()
         counts = collections.Counter(member.seqs)
         dup += sum(c - 1 for c in counts.values() if c > 1)
         missing = expected - set(counts)
         if missing:
             lost += len(missing)
             gap_members.append((member, missing))
-    confirmed_gapless = all(s == set(range(1, max(s) + 1)) for s in stats.confirmed_seq.values() if s)
+    confirmed_gapless = all(s == set(range(min(s), max(s) + 1)) for s in stats.confirmed_seq.values() if s)
     for member in members:
         member.reader.cancel()
     await asyncio.gather(*(m.reader for m in members), return_exceptions=True)
