@@ -12,7 +12,7 @@ from .helpers import api_token, http_json, item_by_seq, log_in, open_room
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 HISTORY = 2_000
-PAGE = 50
+PAGE = 100  # the SPA pages history 100 at a time (the API maximum)
 TOLERANCE_PX = 2
 
 # Records where the anchor message is on screen in every painted frame (null: not rendered).

@@ -1,6 +1,6 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { App, Input, Modal, Spin } from 'antd';
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useServices } from '../../app/SessionContext';
 import { chatStore, useChat } from '../../app/store';
 import { messageStatus } from '../receipts/status';
@@ -11,27 +11,65 @@ import { useReadMarker } from './useReadMarker';
 
 const NO_KEYS: string[] = [];
 const NEAR_END_PX = 80;
-const PAGE_TRIGGER_ROWS = 5;
+/** Ask for the next page this many rows before the edge is rendered, so a fast scroll rarely waits. */
+const PAGE_TRIGGER_ROWS = 40;
+
+/**
+ * The virtualizer's own scrollToFn writes `lastSeenOffset + correction`. A correction (rows above
+ * measured, an older page prepended) often runs in a ResizeObserver callback of the same frame in
+ * which the reader, or a momentum scroller, has just moved the list, before the scroll event told
+ * the virtualizer: that write undid the scroll and the list juddered back. Apply corrections to the
+ * live position instead; plain jumps (scrollToIndex / scrollToEnd) stay absolute.
+ */
+function scrollWithLiveAdjustments(
+  offset: number,
+  { adjustments = 0, behavior }: { adjustments?: number; behavior?: ScrollBehavior },
+  instance: { scrollElement: HTMLDivElement | null },
+): void {
+  const el = instance.scrollElement;
+  if (!el) return;
+  if (adjustments !== 0 && behavior !== 'smooth') el.scrollTop += adjustments;
+  else el.scrollTo({ top: offset + adjustments, behavior });
+}
 
 interface Props {
   roomId: number;
   focusMessageId: number | null;
 }
 
+/**
+ * The edit dialog, in its own component: the list re-renders on every new message, and an antd
+ * Modal (even closed) costs a few hundred microseconds of style hooks per render.
+ */
+const EditDialog = memo(function EditDialog({ editing, onClose }: { editing: ChatMessage | null; onClose: () => void }) {
+  const services = useServices();
+  const { message: toast } = App.useApp();
+  const [draft, setDraft] = useState('');
+  useEffect(() => setDraft(editing?.content ?? ''), [editing]);
+  const saveEdit = () => {
+    const content = draft.trim();
+    if (editing && content && content !== editing.content)
+      void editMessage(services, editing, content).catch(() => toast.error('That did not go through. Try again.'));
+    onClose();
+  };
+  return (
+    <Modal title="Edit message" open={editing !== null} onOk={saveEdit} onCancel={onClose} okText="Save" destroyOnHidden>
+      <Input.TextArea data-testid="message-edit-input" value={draft} onChange={(e) => setDraft(e.target.value)} autoSize={{ minRows: 2, maxRows: 8 }} />
+    </Modal>
+  );
+});
+
 /** Row callbacks plus the edit dialog they open. One object for all rows. */
 function useRowActions(myId: number) {
   const services = useServices();
   const { modal, message: toast } = App.useApp();
   const [editing, setEditing] = useState<ChatMessage | null>(null);
-  const [draft, setDraft] = useState('');
   const fail = useCallback(() => toast.error('That did not go through. Try again.'), [toast]);
+  const closeEdit = useCallback(() => setEditing(null), []);
   const actions = useMemo<RowActions>(
     () => ({
       react: (m, emoji) => void toggleReaction(services, m, emoji, myId).catch(fail),
-      edit: (m) => {
-        setEditing(m);
-        setDraft(m.content);
-      },
+      edit: (m) => setEditing(m),
       remove: (m) =>
         modal.confirm({
           title: 'Delete this message?',
@@ -45,16 +83,7 @@ function useRowActions(myId: number) {
     }),
     [services, myId, modal, fail],
   );
-  const saveEdit = () => {
-    const content = draft.trim();
-    if (editing && content && content !== editing.content) void editMessage(services, editing, content).catch(fail);
-    setEditing(null);
-  };
-  const editDialog = (
-    <Modal title="Edit message" open={editing !== null} onOk={saveEdit} onCancel={() => setEditing(null)} okText="Save" destroyOnHidden>
-      <Input.TextArea data-testid="message-edit-input" value={draft} onChange={(e) => setDraft(e.target.value)} autoSize={{ minRows: 2, maxRows: 8 }} />
-    </Modal>
-  );
+  const editDialog = <EditDialog editing={editing} onClose={closeEdit} />;
   return { actions, editDialog };
 }
 
@@ -88,6 +117,7 @@ export function MessageList({ roomId, focusMessageId }: Props) {
     scrollEndThreshold: NEAR_END_PX,
     paddingStart: 12,
     paddingEnd: 12,
+    scrollToFn: scrollWithLiveAdjustments,
   });
 
   // A row above the viewport that changes height (the oldest loaded row loses its author line when

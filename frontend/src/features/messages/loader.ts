@@ -3,7 +3,8 @@ import type { SyncCoordinator } from '../../lib/realtime/sync';
 import type { ChatStore } from '../../app/store';
 import { newestId, newestSeq, oldestId } from './timeline';
 
-const PAGE = 50;
+/** History page size: the API's maximum, so a long scroll makes half as many requests and prepends. */
+const PAGE = 100;
 
 /** History paging for one room, through the cursor API, keeping the sync cursor in step. */
 export class MessageLoader {

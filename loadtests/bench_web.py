@@ -1,0 +1,320 @@
+"""Browser benchmark of the SPA (`make bench-web`): a 10,000-message room in Chromium.
+
+Starts the embedded product (Daphne, SQLite in a temporary directory, the demo seed with 10,000
+messages, the built SPA), logs in as a demo user in Debian's Chromium (Playwright, headless) and:
+
+1. scrolls the message list from the newest message to the oldest and back, driven from inside the
+   page at a steady pace (a fixed number of pixels per animation frame, like a fast fling), so every
+   one of the 10,000 messages is paged in through the cursor API;
+2. samples every requestAnimationFrame delta, Long Animation Frames (> 50 ms) and the app's own
+   RUM frame-rate windows (window.__chatPerf.frameRates) while it scrolls;
+3. with all 10,000 loaded: DOM element count, and the JS heap after a forced GC (CDP
+   HeapProfiler.collectGarbage, then Performance.getMetrics JSHeapUsedSize);
+4. sends ~30 messages with Enter and reads Enter -> visible (window.__chatPerf.sendVisibleMs, the
+   app's own probe), next to an independent measure from the page (keydown timestamp -> the first
+   frame painted with the new row).
+
+Budgets (DESIGN section 10): 60 fps median scroll, 0 frames > 50 ms, JS heap <= 20 MB with 10,000
+messages, own message visible <= 16 ms after Enter. Prints a JSON report and a Markdown table.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.processes import Process, free_port  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+DEMO_USER = "nino"
+DEMO_PASSWORD = "chat-demo-2026"
+VIEWPORT = {"width": 1280, "height": 800}
+BUDGETS = {"fps": 60, "long_frames": 0, "heap_mb": 20, "send_visible_ms": 16}
+
+
+@contextlib.contextmanager
+def embedded_server(messages: int = 10_000):
+    """The embedded product (what `make run` starts) on a free port, in a throwaway data directory."""
+    var = tempfile.mkdtemp(prefix="chat-bench-web-")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "REDIS_URL", "REDIS_SENTINELS", "REDIS_MASTER_NAME")}
+    env.update(CHAT_VAR_DIR=var, DJANGO_SETTINGS_MODULE="config.settings.dev", DEBUG="false")
+    python = sys.executable
+    subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run([python, "manage.py", "seed_demo", "--messages", str(messages)], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    port = free_port()
+    server = Process([python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+                     port, env, log_name="daphne-bench-web")
+    try:
+        server.wait_ready(30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+
+
+def ensure_spa() -> None:
+    if not (ROOT / "frontend" / "dist" / "index.html").exists():
+        subprocess.run(["npm", "run", "build"], cwd=ROOT / "frontend", check=True)
+
+
+def log_in(page, base_url: str, username: str = DEMO_USER) -> None:
+    page.goto(base_url + "/")
+    page.get_by_test_id("login-username").fill(username)
+    page.get_by_test_id("login-password").fill(DEMO_PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    page.get_by_test_id("room-item").first.wait_for()
+    page.wait_for_selector('[data-testid="connection-status"][data-state="online"]')
+
+
+# In-page instruments: rAF deltas and Long Animation Frames / long tasks, from now on.
+INSTRUMENTS = """() => {
+  const perf = { deltas: [], loaf: [], longtask: [], running: true, loafSupported: false };
+  let last = performance.now();
+  const tick = (now) => { perf.deltas.push(now - last); last = now; if (perf.running) requestAnimationFrame(tick); };
+  requestAnimationFrame((now) => { last = now; requestAnimationFrame(tick); });
+  const types = PerformanceObserver.supportedEntryTypes || [];
+  if (types.includes('long-animation-frame')) {
+    perf.loafSupported = true;
+    new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.duration > 50) perf.loaf.push({
+      duration: e.duration, blocking: e.blockingDuration, at: e.startTime,
+      render: e.renderStart ? e.startTime + e.duration - e.renderStart : 0,
+      scripts: (e.scripts || []).map((x) => `${x.invoker} ${x.sourceFunctionName || ''} ${Math.round(x.duration)}ms`).slice(0, 3),
+    }); })
+      .observe({ type: 'long-animation-frame' });
+  }
+  if (types.includes('longtask')) {
+    new PerformanceObserver((l) => { for (const e of l.getEntries()) perf.longtask.push(e.duration); })
+      .observe({ type: 'longtask' });
+  }
+  window.__bench = perf;
+}"""
+
+# Scroll the list at `step` px per frame towards `direction` (-1 up, +1 down) until the end of the
+# room is reached: at the top, the first message (seq 1) rendered and nothing loading; at the bottom,
+# scrollTop at its maximum. Resolves with the number of frames it took.
+SCROLL = """async ([direction, step, firstSeq]) => {
+  const el = document.querySelector('[data-testid="message-list"]');
+  const frame = () => new Promise((r) => requestAnimationFrame(r));
+  const started = performance.now();
+  let frames = 0, stuck = 0;
+  for (;;) {
+    el.scrollTop += direction * step;
+    await frame();
+    frames += 1;
+    if (direction < 0) {
+      const done = el.scrollTop === 0 && document.querySelector(`[data-testid="message-item"][data-seq="${firstSeq}"]`)
+        && !document.querySelector('.older-spinner');
+      if (done) break;
+    } else if (el.scrollTop + el.clientHeight >= el.scrollHeight - 1) {
+      if (++stuck > 10) break;
+    } else stuck = 0;
+    if (performance.now() - started > 600000) throw new Error('scroll did not reach the end in 10 minutes');
+  }
+  return { frames, ms: performance.now() - started };
+}"""
+
+# Independent Enter -> painted: the keydown's timestamp to the first frame painted with the row.
+WATCH_SEND = """() => {
+  const list = document.querySelector('[data-testid="message-list"]');
+  const input = document.querySelector('[data-testid="message-input"]');
+  const out = window.__sendPaint = [];
+  let keydownAt = null;
+  input.addEventListener('keydown', (e) => { if (e.key === 'Enter') keydownAt = e.timeStamp; }, true);
+  new MutationObserver((records) => {
+    if (keydownAt === null) return;
+    for (const r of records) for (const n of r.addedNodes) {
+      if (!(n instanceof Element)) continue;
+      const row = n.matches('[data-temp-id]') ? n : n.querySelector('[data-temp-id]');
+      if (!row) continue;
+      const t0 = keydownAt; keydownAt = null;
+      const inDom = performance.now() - t0;
+      // rAF runs before this frame's paint; a task posted from it runs after the paint.
+      requestAnimationFrame((frameTime) => {
+        const ch = new MessageChannel();
+        ch.port1.onmessage = () => out.push({ inDom, frame: frameTime - t0, painted: performance.now() - t0 });
+        ch.port2.postMessage(0);
+      });
+      return;
+    }
+  }).observe(list, { childList: true, subtree: true });
+}"""
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def per_second_fps(deltas: list[float]) -> list[float]:
+    windows, acc, frames = [], 0.0, 0
+    for d in deltas:
+        acc += d
+        frames += 1
+        if acc >= 1000:
+            windows.append(frames * 1000 / acc)
+            acc, frames = 0.0, 0
+    return windows
+
+
+def run(step: int, sends: int, messages: int) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    ensure_spa()
+    report: dict = {
+        "date": datetime.now(timezone.utc).date().isoformat(),
+        "command": "make bench-web  (.venv/bin/python -m loadtests.bench_web)",
+        "chromium_flags": CHROMIUM_ARGS,
+        "viewport": VIEWPORT,
+        "scroll_step_px_per_frame": step,
+        "messages": messages,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "load_avg_at_start": os.getloadavg()},
+    }
+    with embedded_server(messages) as base_url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        report["chromium"] = browser.version
+        context = browser.new_context(viewport=VIEWPORT)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        history_pages = []
+        page.on("response", lambda r: history_pages.append(r.url) if "/api/chat/messages/?" in r.url else None)
+        cdp = context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+
+        def heap_mb() -> tuple[float, int]:
+            cdp.send("HeapProfiler.collectGarbage")
+            metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+            return round(metrics["JSHeapUsedSize"] / 2**20, 2), int(metrics["Nodes"])
+
+        log_in(page, base_url)
+        page.get_by_test_id("room-item").first.click()
+        page.wait_for_selector(f'[data-testid="message-item"][data-seq="{messages}"]')
+        page.wait_for_timeout(1000)
+        report["heap_mb_room_open"], _ = heap_mb()
+
+        page.evaluate(INSTRUMENTS)
+        up = page.evaluate(SCROLL, [-1, step, 1])
+        down = page.evaluate(SCROLL, [1, step, 1])
+        bench = page.evaluate("() => { window.__bench.running = false; return window.__bench; }")
+        rum = page.evaluate("() => window.__chatPerf")
+        deltas = bench["deltas"][2:]
+        windows = per_second_fps(deltas)
+        page.wait_for_timeout(500)
+        heap, cdp_nodes = heap_mb()
+        dom_elements = page.evaluate("() => document.getElementsByTagName('*').length")
+        rows_in_dom = page.locator('[data-testid="message-item"]').count()
+        report["scroll"] = {
+            "up_s": round(up["ms"] / 1000, 1), "down_s": round(down["ms"] / 1000, 1),
+            "frames": len(deltas), "history_requests": len(history_pages),
+            "median_fps_per_second_windows": round(statistics.median(windows), 1) if windows else None,
+            "p10_fps_per_second_windows": round(pct(windows, 10), 1) if windows else None,
+            "median_frame_ms": round(statistics.median(deltas), 2),
+            "p95_frame_ms": round(pct(deltas, 95), 2), "p99_frame_ms": round(pct(deltas, 99), 2),
+            "max_frame_ms": round(max(deltas), 1),
+            "raf_gaps_over_50ms": sum(1 for d in deltas if d > 50),
+            "long_animation_frames_over_50ms": len(bench["loaf"]) if bench["loafSupported"] else None,
+            "longest_loaf_ms": round(max(e["duration"] for e in bench["loaf"]), 1) if bench["loaf"] else 0,
+            "long_animation_frames": bench["loaf"][:12],
+            "long_tasks": len(bench["longtask"]),
+            "rum_median_fps": round(statistics.median(rum["frameRates"]), 1) if rum["frameRates"] else None,
+            "rum_long_frames": len(rum["longFrames"]),
+        }
+        report["loaded"] = {"heap_mb_after_gc": heap, "dom_elements": dom_elements, "rows_in_dom": rows_in_dom,
+                            "cdp_nodes": cdp_nodes}
+
+        # Enter -> visible, at the bottom of the fully loaded room.
+        page.evaluate(WATCH_SEND)
+        page.evaluate("() => { window.__chatPerf.sendVisibleMs.length = 0; }")
+        box = page.get_by_test_id("message-input")
+        for i in range(sends):
+            box.fill(f"bench {i + 1}: გამარჯობა")
+            box.press("Enter")
+            page.wait_for_timeout(250)
+        page.wait_for_timeout(500)
+        app = page.evaluate("() => window.__chatPerf.sendVisibleMs")
+        painted = page.evaluate("() => window.__sendPaint")
+        report["send"] = {
+            "sends": sends,
+            "app_probe_ms": {"median": round(statistics.median(app), 1), "p95": round(pct(app, 95), 1),
+                             "max": round(max(app), 1), "n": len(app)},
+            "row_in_dom_ms": {"median": round(statistics.median([p["inDom"] for p in painted]), 1),
+                              "max": round(max(p["inDom"] for p in painted), 1)},
+            "to_frame_start_ms": {"median": round(statistics.median([p["frame"] for p in painted]), 1),
+                                  "p95": round(pct([p["frame"] for p in painted], 95), 1),
+                                  "max": round(max(p["frame"] for p in painted), 1)},
+            "missed_next_frame": sum(1 for p in painted if p["frame"] > 1000 / 60 + 0.5),
+            "to_painted_frame_ms": {"median": round(statistics.median([p["painted"] for p in painted]), 1),
+                                    "p95": round(pct([p["painted"] for p in painted], 95), 1),
+                                    "n": len(painted)},
+        }
+        report["page_errors"] = errors
+        report["machine"]["load_avg_at_end"] = os.getloadavg()
+        browser.close()
+    return report
+
+
+def verdicts(r: dict) -> list[tuple[str, str, str, str]]:
+    s, l, snd = r["scroll"], r["loaded"], r["send"]
+    fps = s["median_fps_per_second_windows"]
+    long_frames = s["long_animation_frames_over_50ms"]
+    if long_frames is None:
+        long_frames = s["raf_gaps_over_50ms"]
+
+    def ok(flag: bool) -> str:
+        return "meets" if flag else "misses"
+
+    return [
+        ("median scroll fps (rAF, per-second windows)", f"{fps}", f"{BUDGETS['fps']}", ok(fps is not None and fps >= 59)),
+        ("frames > 50 ms (Long Animation Frames)", f"{long_frames} (rAF gaps > 50 ms: {s['raf_gaps_over_50ms']})",
+         "0", ok(long_frames == 0)),
+        ("JS heap, 10,000 loaded, after GC", f"{l['heap_mb_after_gc']} MB", f"<= {BUDGETS['heap_mb']} MB",
+         ok(l["heap_mb_after_gc"] <= BUDGETS["heap_mb"])),
+        ("Enter -> visible (app probe, median / p95)",
+         f"{snd['app_probe_ms']['median']} / {snd['app_probe_ms']['p95']} ms", f"<= {BUDGETS['send_visible_ms']} ms",
+         ok(snd["app_probe_ms"]["p95"] <= BUDGETS["send_visible_ms"])),
+    ]
+
+
+def markdown(r: dict) -> str:
+    rows = "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in verdicts(r))
+    return f"| what | measured | budget | |\n|---|---|---|---|\n{rows}\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--step", type=int, default=120, help="scroll pixels per animation frame")
+    parser.add_argument("--sends", type=int, default=30)
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--json", type=Path, help="also write the report here")
+    args = parser.parse_args()
+    started = time.monotonic()
+    report = run(args.step, args.sends, args.messages)
+    report["wall_s"] = round(time.monotonic() - started, 1)
+    text = json.dumps(report, indent=2, ensure_ascii=False)
+    print(text)
+    print()
+    print(markdown(report))
+    if args.json:
+        args.json.write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
