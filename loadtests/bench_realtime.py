@@ -328,7 +328,7 @@ def start_profiler(server: Server, seconds: int, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     server.profiler = subprocess.Popen(
         [str(py_spy), "record", "--pid", str(server.psutil_proc.pid), "--duration", str(seconds), "--rate", "100",
-         "--nonblocking", "--format", "raw", "--output", str(out)],
+         "--nonblocking", "--gil", "--format", "raw", "--output", str(out)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
