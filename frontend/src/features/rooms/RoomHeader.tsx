@@ -7,7 +7,9 @@ export function RoomHeader({ roomId }: { roomId: number }) {
   const myId = useChat((s) => s.me?.id ?? null);
   const online = useChat((s) => s.online);
   if (!room) return <header className="chat-header" />;
-  const onlineCount = room.members.filter((m) => m.id !== myId && online[m.id]).length;
+  // A direct room shows the other person's state; a group counts everyone online, you included
+  // (the member list next to it shows your own green dot, so "0 online" read as a contradiction).
+  const onlineCount = room.members.filter((m) => (room.kind !== 'direct' || m.id !== myId) && online[m.id]).length;
   return (
     <header className="chat-header">
       <div>
