@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createChatStore, type ChatStore } from '../src/app/store';
 import { messageStatus } from '../src/features/receipts/status';
 import { unreadCount } from '../src/features/receipts/watermarks';
+import { toArray } from '../src/features/messages/timeline';
 import { ME, OTHER, THIRD, message, page, room } from './fixtures';
 
 const R = 7;
@@ -11,8 +12,7 @@ function timeline() {
   return store.getState().timelines[R]!;
 }
 function messagesInOrder() {
-  const t = timeline();
-  return t.keys.map((k) => t.byKey[k]!);
+  return toArray(timeline());
 }
 function seqs() {
   return messagesInOrder().map((m) => m.seq);
@@ -87,7 +87,7 @@ describe('dedupe and paging', () => {
 
   it('prepends an older page before what is loaded, skipping overlap', () => {
     store.getState().loadLatest(R, page([message(R, 51), message(R, 52)], true));
-    const older = [message(R, 49), message(R, 50), message(R, 51, { id: timeline().byKey[timeline().keys[0]!]!.id! })];
+    const older = [message(R, 49), message(R, 50), message(R, 51, { id: messagesInOrder()[0]!.id! })];
     store.getState().prependOlder(R, page(older, false));
     expect(seqs()).toEqual([49, 50, 51, 52]);
     expect(timeline().hasMoreBefore).toBe(false);

@@ -1,4 +1,4 @@
-import { enableMapSet, setAutoFreeze } from 'immer';
+import { enableArrayMethods, enableMapSet, setAutoFreeze } from 'immer';
 import { useStore } from 'zustand';
 import { immer } from 'zustand/middleware/immer';
 import { createStore, type StoreApi } from 'zustand/vanilla';
@@ -12,6 +12,9 @@ import { createTypingSlice } from '../features/typing/slice';
 import type { ChatState } from './storeTypes';
 
 enableMapSet();
+// push / splice / shift on a draft array operate on its copy without a proxy per element moved
+// (the message timeline's chunks are spliced on every send).
+enableArrayMethods();
 // Deep-freezing thousands of messages on every change costs frames; the store is only written
 // through its actions, so freezing buys nothing here.
 setAutoFreeze(false);

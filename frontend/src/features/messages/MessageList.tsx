@@ -7,9 +7,9 @@ import { messageStatus } from '../receipts/status';
 import { deleteMessage, discardSend, editMessage, retrySend, toggleReaction } from './actions';
 import type { ChatMessage } from './model';
 import { MessageRow, RowActionsContext, type RowActions } from './MessageRow';
+import { indexOfId, keyAt, lastIndexOfKey, messageAt } from './timeline';
 import { useReadMarker } from './useReadMarker';
 
-const NO_KEYS: string[] = [];
 const NEAR_END_PX = 80;
 /** Ask for the next page this many rows before the edge is rendered, so a fast scroll rarely waits. */
 const PAGE_TRIGGER_ROWS = 40;
@@ -97,7 +97,11 @@ export function MessageList({ roomId, focusMessageId }: Props) {
   const timeline = useChat((s) => s.timelines[roomId]);
   const room = useChat((s) => s.rooms[roomId]);
   const myId = useChat((s) => s.me?.id ?? 0);
-  const keys = timeline?.keys ?? NO_KEYS;
+  const count = timeline?.count ?? 0;
+  const layout = timeline?.layout ?? -1;
+  // The timeline this render shows, for the virtualizer's key lookups (they run inside its calls).
+  const timelineRef = useRef(timeline);
+  timelineRef.current = timeline;
   const scrollRef = useRef<HTMLDivElement>(null);
   const atEndRef = useRef(true);
   const positionedRef = useRef(false);
@@ -105,9 +109,11 @@ export function MessageList({ roomId, focusMessageId }: Props) {
   const [unseen, setUnseen] = useState(0);
   const { actions, editDialog } = useRowActions(myId);
 
-  const getItemKey = useCallback((index: number) => keys[index]!, [keys]);
+  // Stable while the sequence of keys is (an edit, a reaction, a confirmation that keeps its row):
+  // the virtualizer then keeps its measurements instead of rebuilding all of them.
+  const getItemKey = useCallback((index: number) => keyAt(timelineRef.current!, index)!, [layout, roomId]);
   const virtualizer = useVirtualizer({
-    count: keys.length,
+    count,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => 64,
     overscan: 10,
@@ -134,7 +140,7 @@ export function MessageList({ roomId, focusMessageId }: Props) {
     const items = virtualizer.getVirtualItems();
     if (!t || !positionedRef.current || items.length === 0) return;
     if (items[0]!.index < PAGE_TRIGGER_ROWS && t.hasMoreBefore && !t.loadingOlder) void session.loader.loadOlder(roomId).catch(() => undefined);
-    if (items[items.length - 1]!.index >= t.keys.length - PAGE_TRIGGER_ROWS && t.hasMoreAfter && !t.loadingNewer)
+    if (items[items.length - 1]!.index >= t.count - PAGE_TRIGGER_ROWS && t.hasMoreAfter && !t.loadingNewer)
       void session.loader.loadNewer(roomId).catch(() => undefined);
   }, [roomId, session, virtualizer]);
 
@@ -147,36 +153,36 @@ export function MessageList({ roomId, focusMessageId }: Props) {
 
   // First paint of a loaded room: at the newest message, or at the message we jumped to.
   useLayoutEffect(() => {
-    if (positionedRef.current || !timeline?.loaded || keys.length === 0) return;
-    const focusKey = focusMessageId !== null ? timeline.keyById[focusMessageId] : undefined;
-    if (focusMessageId !== null && focusKey === undefined) return; // the around page is on its way
+    if (positionedRef.current || !timeline?.loaded || count === 0) return;
+    const focusIndex = focusMessageId !== null ? indexOfId(timeline, focusMessageId) : -1;
+    if (focusMessageId !== null && focusIndex < 0) return; // the around page is on its way
     positionedRef.current = true;
-    lastKeyRef.current = keys[keys.length - 1];
-    if (focusKey !== undefined) {
+    lastKeyRef.current = keyAt(timeline, count - 1);
+    if (focusIndex >= 0) {
       atEndRef.current = false;
-      virtualizer.scrollToIndex(keys.lastIndexOf(focusKey), { align: 'center' });
+      virtualizer.scrollToIndex(focusIndex, { align: 'center' });
     } else virtualizer.scrollToEnd();
-  }, [timeline, keys, focusMessageId, virtualizer]);
+  }, [timeline, count, focusMessageId, virtualizer]);
 
   // New rows at the end: our own send always scrolls down; others' count towards the pill.
   useLayoutEffect(() => {
-    const last = keys[keys.length - 1];
+    const t = timelineRef.current;
+    const message = t ? messageAt(t, t.count - 1) : undefined;
+    const last = message?.key;
     const previous = lastKeyRef.current;
     if (!positionedRef.current || last === previous) return;
     lastKeyRef.current = last;
-    const byKey = chatStore.getState().timelines[roomId]?.byKey;
-    const message = last ? byKey?.[last] : undefined;
-    if (!message) return;
+    if (!t || !message) return;
     if (message.user.id === myId && message.local) {
       virtualizer.scrollToEnd();
       return;
     }
     if (atEndRef.current) return;
-    const from = previous === undefined ? -1 : keys.lastIndexOf(previous);
+    const from = previous === undefined ? -1 : lastIndexOfKey(t, previous);
     let added = 0;
-    for (let i = from + 1; i < keys.length; i++) if (byKey?.[keys[i]!]?.user.id !== myId) added++;
+    for (let i = from + 1; i < t.count; i++) if (messageAt(t, i)!.user.id !== myId) added++;
     setUnseen((n) => n + added);
-  }, [keys, roomId, myId, virtualizer]);
+  }, [layout, roomId, myId, virtualizer]);
 
   // Driven by the rendered range (not the scroll event, which can fire before the virtualizer has
   // read the new offset): page in when the first or last rows come into range, mark what is seen.
@@ -186,7 +192,7 @@ export function MessageList({ roomId, focusMessageId }: Props) {
   useEffect(() => {
     loadMoreIfNearEdge();
     markRead();
-  }, [firstIndex, lastIndex, keys, timeline?.loadingOlder, timeline?.loadingNewer, loadMoreIfNearEdge, markRead]);
+  }, [firstIndex, lastIndex, layout, timeline?.loadingOlder, timeline?.loadingNewer, loadMoreIfNearEdge, markRead]);
 
   const jumpToNewest = () => {
     setUnseen(0);
@@ -194,7 +200,6 @@ export function MessageList({ roomId, focusMessageId }: Props) {
     virtualizer.scrollToEnd();
   };
 
-  const byKey = timeline?.byKey;
   return (
     <RowActionsContext.Provider value={actions}>
       <div className="message-list-wrap">
@@ -203,8 +208,8 @@ export function MessageList({ roomId, focusMessageId }: Props) {
           <div className="message-list-sizer" style={{ height: virtualizer.getTotalSize() }}>
             <div className="message-list-rows" style={{ transform: `translateY(${items[0]?.start ?? 0}px)` }}>
               {items.map((item) => {
-                const message = byKey![keys[item.index]!]!;
-                const previous = item.index > 0 ? byKey![keys[item.index - 1]!] : undefined;
+                const message = messageAt(timeline!, item.index)!;
+                const previous = messageAt(timeline!, item.index - 1);
                 return (
                   <div key={item.key} data-index={item.index} ref={virtualizer.measureElement} className="message-slot">
                     <MessageRow
@@ -220,7 +225,7 @@ export function MessageList({ roomId, focusMessageId }: Props) {
               })}
             </div>
           </div>
-          {timeline?.loaded && keys.length === 0 && <div className="empty-room">No messages yet. Say hello!</div>}
+          {timeline?.loaded && count === 0 && <div className="empty-room">No messages yet. Say hello!</div>}
         </div>
         {unseen > 0 && (
           <button type="button" className="new-messages-pill" data-testid="new-messages-pill" onClick={jumpToNewest}>

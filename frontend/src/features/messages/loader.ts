@@ -1,7 +1,7 @@
 import type { Api } from '../../lib/api/client';
 import type { SyncCoordinator } from '../../lib/realtime/sync';
 import type { ChatStore } from '../../app/store';
-import { newestId, newestSeq, oldestId } from './timeline';
+import { indexOfId, newestId, newestSeq, oldestId } from './timeline';
 
 /** History page size: the API's maximum, so a long scroll makes half as many requests and prepends. */
 const PAGE = 100;
@@ -73,7 +73,8 @@ export class MessageLoader {
 
   /** Jump to a message: in place when loaded, else the `around` page replaces the window. */
   async jumpTo(room: number, messageId: number): Promise<void> {
-    if (this.timeline(room)?.keyById[messageId] !== undefined) return;
+    const t = this.timeline(room);
+    if (t && indexOfId(t, messageId) >= 0) return;
     const page = await this.api.history({ room, limit: PAGE, around: messageId });
     this.store.getState().loadAround(room, page);
   }

@@ -10,7 +10,10 @@ import {
   applyUpdate,
   discardLocal,
   emptyTimeline,
+  hasKey,
+  localMessage,
   prependPage,
+  requeueLocal,
   resetWithPage,
   setLocalState,
   upsertMessage,
@@ -48,13 +51,13 @@ function timelineOf(s: ChatState, room: number): Timeline {
 }
 
 function findLocal(s: ChatState, tempId: string): Timeline | undefined {
-  return Object.values(s.timelines).find((t) => t.byKey[tempId]?.local);
+  return Object.values(s.timelines).find((t) => localMessage(t, tempId) !== undefined);
 }
 
 /** A stored message: into its timeline (if that room is open), the room's seq, and its sender's watermark. */
 function storeMessage(s: ChatState, message: Message): void {
   const timeline = s.timelines[message.room];
-  if (timeline?.loaded || (message.temp_id && timeline?.byKey[message.temp_id])) upsertMessage(timeline!, message);
+  if (timeline && (timeline.loaded || (message.temp_id && hasKey(timeline, message.temp_id)))) upsertMessage(timeline, message);
   const room = s.rooms[message.room];
   if (!room) return;
   noteMessageInRoom(room, message);
@@ -106,12 +109,8 @@ export const createMessagesSlice: SliceCreator<MessagesSlice> = (set) => ({
   retryLocal: (tempId) =>
     set((s) => {
       const t = findLocal(s, tempId);
-      if (!t) return;
       // A retried message moves to the end, where the outbox now queues it.
-      const message = { ...t.byKey[tempId]!, local: 'pending' as const };
-      discardLocal(t, tempId);
-      delete message.error;
-      addLocal(t, message);
+      if (t) requeueLocal(t, tempId);
     }),
   discardPending: (tempId) =>
     set((s) => {

@@ -2,6 +2,7 @@ import type { Virtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, type RefObject } from 'react';
 import { useServices } from '../../app/SessionContext';
 import { chatStore } from '../../app/store';
+import { messageAt } from './timeline';
 
 /** Part of a row that must be on screen before it counts as seen. */
 const SEEN_PX = 16;
@@ -32,7 +33,7 @@ export function useReadMarker(
     for (let i = items.length - 1; i >= 0; i--) {
       const item = items[i]!;
       if (item.start + Math.min(item.size, SEEN_PX) > bottom) continue;
-      const message = t.byKey[t.keys[item.index]!];
+      const message = messageAt(t, item.index);
       if (!message || message.seq === null || message.id === null) continue;
       if (message.seq <= room.my_read_seq) return;
       state.applyReceipt(roomId, state.me.id, 'read', message.seq);
