@@ -3,6 +3,7 @@ import type { ClientFrame } from '../src/lib/realtime/protocol';
 import { ReceiptSender } from '../src/features/receipts/sender';
 import { TypingExpiry, TypingNotifier } from '../src/features/typing/effects';
 import { RumCollector } from '../src/features/rum/collector';
+import { SendVisibleProbe, type EventTimingEntry, type SendProbeEnv } from '../src/features/rum/probes';
 
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
@@ -78,5 +79,62 @@ describe('RUM collector', () => {
     expect(batch.long_frames).toBeUndefined();
     expect(rum.take()).toBeNull();
     expect(target.__chatPerf).toMatchObject({ sendVisibleMs: [4.3] });
+  });
+});
+
+describe('Enter -> visible probe', () => {
+  function setup(eventTiming: boolean) {
+    const target: { __chatPerf?: import('../src/features/rum/collector').ChatPerf } = {};
+    const rum = new RumCollector(target);
+    let deliver: ((entries: EventTimingEntry[]) => void) | null = null;
+    const paints: (() => void)[] = [];
+    let now = 0;
+    const env: SendProbeEnv = {
+      observeEvents: eventTiming ? (cb) => ((deliver = cb), () => (deliver = null)) : null,
+      afterNextPaint: (cb) => void paints.push(cb),
+      now: () => now,
+      setTimeout: (cb, ms) => void setTimeout(cb, ms),
+    };
+    const probe = new SendVisibleProbe(rum, env);
+    const paint = (at: number) => {
+      now = at;
+      paints.splice(0).forEach((cb) => cb());
+    };
+    return { probe, perf: target.__chatPerf!, paint, entries: (e: EventTimingEntry[]) => deliver!(e), rum };
+  }
+
+  it('takes the Event Timing duration of the keydown that sent, once', () => {
+    const { probe, perf, paint, entries } = setup(true);
+    probe.sent(1000.25);
+    paint(1021);
+    entries([
+      { name: 'keyup', startTime: 1000.25, duration: 40 },
+      { name: 'keydown', startTime: 990, duration: 48 }, // another keydown (no send)
+      { name: 'keydown', startTime: 1000.25, duration: 24 },
+    ]);
+    vi.advanceTimersByTime(2000);
+    expect(perf.sendVisibleMs).toEqual([24]);
+    expect(perf.sendVisibleSource).toEqual(['event-timing']);
+    expect(probe.usesEventTiming).toBe(true);
+  });
+
+  it('a send without an entry (faster than 16 ms) gets the after-paint measure, after a wait', () => {
+    const { probe, perf, paint } = setup(true);
+    probe.sent(2000);
+    paint(2009.5);
+    vi.advanceTimersByTime(999);
+    expect(perf.sendVisibleMs).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(perf.sendVisibleMs).toEqual([9.5]);
+    expect(perf.sendVisibleSource).toEqual(['after-paint']);
+  });
+
+  it('without Event Timing, records the after-paint measure at once and feeds the RUM batch', () => {
+    const { probe, perf, paint, rum } = setup(false);
+    probe.sent(3000);
+    paint(3012.3);
+    expect(perf.sendVisibleMs).toEqual([12.3]);
+    expect(rum.take()!.send_visible).toEqual([12.3]);
+    expect(probe.usesEventTiming).toBe(false);
   });
 });

@@ -3,17 +3,17 @@ import { api } from '../../lib/api/client';
 import type { Message } from '../../lib/api/types';
 import type { AppServices } from '../../app/SessionContext';
 import { chatStore } from '../../app/store';
-import { measureSendVisible } from '../rum/probes';
 import type { ChatMessage } from './model';
 
 /**
  * Optimistic send. The pending row is committed to the store AND the DOM before this returns
- * (flushSync), so it paints in the frame of the keypress; the network work comes after.
+ * (flushSync), so it paints in the frame of the keypress; the network work comes after. `eventAt` is
+ * the timeStamp of the keydown (or click) that sent: the RUM probe times Enter -> visible from it.
  */
-export function sendMessage({ session, rum }: AppServices, room: number, content: string, keydownAt: number): void {
+export function sendMessage({ session, rum }: AppServices, room: number, content: string, eventAt: number): void {
   const tempId = crypto.randomUUID();
   flushSync(() => chatStore.getState().addPending(room, tempId, content, new Date().toISOString()));
-  measureSendVisible(rum.collector, keydownAt);
+  rum.sends.sent(eventAt);
   session.outbox.add(room, content, tempId);
   session.typing.stop(room);
 }

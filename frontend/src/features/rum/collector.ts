@@ -4,6 +4,8 @@ const MAX_ITEMS = 500;
 
 export interface ChatPerf {
   sendVisibleMs: number[];
+  /** Where each `sendVisibleMs` value came from: the browser's Event Timing, or the app's after-paint probe. */
+  sendVisibleSource: string[];
   frameRates: number[];
   longFrames: number[];
 }
@@ -24,7 +26,7 @@ function pushCapped(list: number[], value: number): void {
  * Capped at 500 items per list (the RUM endpoint's limit).
  */
 export class RumCollector {
-  readonly perf: ChatPerf = { sendVisibleMs: [], frameRates: [], longFrames: [] };
+  readonly perf: ChatPerf = { sendVisibleMs: [], sendVisibleSource: [], frameRates: [], longFrames: [] };
   private batch: Required<RumBatch> = { frame_rate: [], long_frames: [], send_visible: [] };
 
   constructor(target: { __chatPerf?: ChatPerf } | undefined = typeof window === 'undefined' ? undefined : window) {
@@ -41,9 +43,11 @@ export class RumCollector {
     pushCapped(this.perf.longFrames, ms);
   }
 
-  sendVisible(ms: number): void {
+  sendVisible(ms: number, source = 'after-paint'): void {
     pushCapped(this.batch.send_visible, ms);
     pushCapped(this.perf.sendVisibleMs, ms);
+    this.perf.sendVisibleSource.push(source);
+    if (this.perf.sendVisibleSource.length > MAX_ITEMS) this.perf.sendVisibleSource.splice(0, this.perf.sendVisibleSource.length - MAX_ITEMS);
   }
 
   /** Hand over what is waiting (only non-empty lists), or null when there is nothing. */

@@ -1,12 +1,14 @@
 import { api } from '../../lib/api/client';
 import { RumCollector } from './collector';
-import { observeLongFrames, ScrollFrameSampler } from './probes';
+import { observeLongFrames, ScrollFrameSampler, SendVisibleProbe } from './probes';
 
 const FLUSH_EVERY_MS = 10_000;
 
 export interface Rum {
   collector: RumCollector;
   sampler: ScrollFrameSampler;
+  /** Enter -> visible of each send (Event Timing, else the app's after-paint probe). */
+  sends: SendVisibleProbe;
   stop: () => void;
 }
 
@@ -15,6 +17,7 @@ export function startRum(): Rum {
   const collector = new RumCollector();
   const observed = observeLongFrames(collector);
   const sampler = new ScrollFrameSampler(collector, !observed);
+  const sends = new SendVisibleProbe(collector);
   const flush = () => {
     const batch = collector.take();
     // keepalive lets the request outlive the page; sendBeacon cannot carry the Token header.
@@ -28,7 +31,9 @@ export function startRum(): Rum {
   return {
     collector,
     sampler,
+    sends,
     stop: () => {
+      sends.stop();
       clearInterval(interval);
       window.removeEventListener('pagehide', onHide);
       document.removeEventListener('visibilitychange', onVisibility);
