@@ -170,6 +170,11 @@ elif REDIS.configured:
                 "prefix": CHANNEL_LAYER_PREFIX,
                 # A socket that falls 500 events behind is too slow to serve live; it will
                 # recover by seq gap + sync_request, so dropping beats unbounded Redis memory.
+                # Mind: in Redis this bound is per *process*, not per socket: every socket of a
+                # Daphne process shares one queue key (`specific.<process>!`), a group_send
+                # puts one entry there for all its local members, and entries past 500 are
+                # dropped for all of them. One Daphne reading ~200 group events/s has ~2.5 s
+                # of slack before that (measured: docs/bench/realtime.md).
                 "capacity": env_int("CHANNEL_LAYER_CAPACITY", 500),
                 # Undelivered events older than this are useless: the client syncs instead.
                 "expiry": env_int("CHANNEL_LAYER_EXPIRY", 30),
