@@ -86,11 +86,17 @@ function locate(t: Timeline, i: number): [chunk: number, offset: number] {
   return [1 + Math.floor(j / CHUNK), j % CHUNK];
 }
 
-/** The message at display index `i`, or undefined outside 0..count-1. O(1). */
+/**
+ * The message at display index `i`, or undefined outside 0..count-1. O(1) and allocation-free:
+ * the virtualizer reads every key through this when the count changes.
+ */
 export function messageAt(t: Timeline, i: number): ChatMessage | undefined {
   if (i < 0 || i >= t.count) return undefined;
-  const [k, p] = locate(t, i);
-  return t.chunks[k]![p];
+  const chunks = t.chunks;
+  const head = chunks[0]!;
+  if (i < head.length) return head[i];
+  const j = i - head.length;
+  return chunks[1 + ((j / CHUNK) | 0)]![j % CHUNK];
 }
 
 export function keyAt(t: Timeline, i: number): string | undefined {
