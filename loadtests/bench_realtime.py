@@ -776,10 +776,13 @@ def parse_args(argv=None):
 
 
 def _terminate_on_sigterm() -> None:
+    """SIGTERM and SIGINT both end the run through the cleanup path (SIGINT explicitly: a shell
+    that starts us in the background hands us SIGINT ignored)."""
     def handler(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def main(argv=None) -> int:
