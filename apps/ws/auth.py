@@ -6,10 +6,10 @@ the client sees the close code (closing before accepting becomes an HTTP 403 wit
 from urllib.parse import parse_qs, urlparse
 
 from channels.auth import AuthMiddlewareStack
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
+from apps.ws import db
 from chat import queries
 
 
@@ -39,26 +39,38 @@ def origin_allowed(scope) -> bool:
     return hostname in settings.ALLOWED_HOSTS and not hostname.startswith(".")
 
 
-class TokenAuthMiddleware:
+class SocketAuthMiddleware:
+    """A token socket is resolved from its token alone, on the domain thread pool: it skips the
+    session machinery (a session lookup on Channels' one shared database thread, with a health
+    check query, on every connect). Without a token, the session cookie is tried, from this
+    site's origin only."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.cookie_stack = AuthMiddlewareStack(_CookieOriginCheck(inner))
+
+    async def __call__(self, scope, receive, send):
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        if "token" not in query:
+            return await self.cookie_stack(scope, receive, send)
+        user = await db.call(queries.user_for_token, query["token"][0])
+        scope = {**scope, "user": user or AnonymousUser(), "auth_via": "token" if user else None}
+        return await self.inner(scope, receive, send)
+
+
+class _CookieOriginCheck:
+    """After channels' session middleware: keep the cookie's user only from a permitted origin."""
+
     def __init__(self, inner):
         self.inner = inner
 
     async def __call__(self, scope, receive, send):
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        scope = dict(scope)
-        if "token" in query:
-            user = await database_sync_to_async(queries.user_for_token)(query["token"][0])
-            scope["user"] = user or AnonymousUser()
-            scope["auth_via"] = "token" if user else None
-        else:
-            user = scope.get("user")
-            authenticated = bool(user and user.is_authenticated)
-            scope["auth_via"] = "cookie" if authenticated and origin_allowed(scope) else None
-            if authenticated and scope["auth_via"] is None:
-                scope["user"] = AnonymousUser()
+        user = scope.get("user")
+        authenticated = bool(user and user.is_authenticated)
+        via = "cookie" if authenticated and origin_allowed(scope) else None
+        scope = {**scope, "auth_via": via, "user": user if via else AnonymousUser()}
         return await self.inner(scope, receive, send)
 
 
 def auth_stack(inner):
-    """Session cookie first (channels' stack), then a token overrides it when given."""
-    return AuthMiddlewareStack(TokenAuthMiddleware(inner))
+    return SocketAuthMiddleware(inner)

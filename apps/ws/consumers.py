@@ -3,6 +3,7 @@
 Thin by rule: validate a frame, call one chat.actions / chat.queries function, reply. Events
 come back from the channel layer as ready-made JSON text (encoded once by the publisher).
 """
+import asyncio
 import logging
 import time
 
@@ -78,33 +79,27 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.typing_sent: dict[int, float] = {}
         if not self.user or not self.user.is_authenticated or not self.scope.get("auth_via"):
             return await self.close_with(NOT_AUTHENTICATED)
-        room_ids = set(await db.call(queries.room_ids_of_user, self.user.id))
-        if self.room_id is not None and self.room_id not in room_ids:
+        summary = await db.call(queries.rooms_for_socket, self.user.id, self.room_id)
+        if self.room_id is not None and not summary:
             return await self.close_with(FORBIDDEN)
-        self.rooms = {self.room_id} if self.room_id is not None else room_ids
+        self.rooms = {r["room"] for r in summary}
+        groups = [events.room_group(r) for r in self.rooms] + [events.user_group(self.user.id)]
         try:
-            for room_id in self.rooms:
-                await self.channel_layer.group_add(events.room_group(room_id), self.channel_name)
-            await self.channel_layer.group_add(events.user_group(self.user.id), self.channel_name)
+            await asyncio.gather(*(self.channel_layer.group_add(g, self.channel_name) for g in groups))
         except Exception:  # noqa: BLE001
             metrics.CHANNEL_LAYER_ERRORS.labels("group_add").inc()
             return await self.close_with(process.SERVER_RESTART)
         self.joined = True
         metrics.WS_CONNECTIONS.inc()
         process.register(self)
-        await self.send_frame(await db.call(self._established))
+        await self.send_frame({
+            "type": "connection_established", "user_id": self.user.id, "room_id": self.room_id,
+            "last_message_id": summary[0]["last_message_id"] if self.room_id is not None else None,
+            "rooms": [{"room": r["room"], "last_seq": r["last_seq"]} for r in summary],
+        })
         await process.ensure_running()
         await db.call(actions.socket_opened, self.user, process.PROCESS_ID)
         self.presence_counted = True
-
-    def _established(self) -> dict:
-        summary = [r for r in queries.rooms_last_seq(self.user.id) if r["room"] in self.rooms]
-        last_message_id = None
-        if self.room_id is not None:
-            page = queries.history_page(self.user.id, self.room_id, limit=1)
-            last_message_id = page["messages"][-1]["id"] if page["messages"] else None
-        return {"type": "connection_established", "user_id": self.user.id, "room_id": self.room_id,
-                "last_message_id": last_message_id, "rooms": summary}
 
     async def close_with(self, code: int):
         metrics.WS_CLOSES.labels(str(code)).inc()
