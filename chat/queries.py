@@ -64,7 +64,10 @@ def user_for_token(key: str):
     """The active user a token belongs to, or None when missing, unknown or expired."""
     if not key or len(key) > 64 or "\x00" in key:
         return None
-    token = Token.objects.select_related("user").filter(key=key).first()
+    # Only what a socket or request needs: run on every connect, and the user's other columns
+    # (timestamps to parse, the password hash) cost more than the lookup itself.
+    token = (Token.objects.select_related("user").only("key", "created", "user__id", "user__username",
+                                                         "user__is_active").filter(key=key).first())
     if token is None or not token.user.is_active:
         return None
     if token.created < timezone.now() - timedelta(seconds=settings.CHAT_TOKEN_TTL_SECONDS):
