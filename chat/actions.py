@@ -11,7 +11,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from chat import events, presence, queries
+from chat import events, presence, queries, tracing
 from chat.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chat.models import Membership, Message, Reaction, Room
 from chat.payloads import iso, message_by_id, user_payload
@@ -156,7 +156,8 @@ def send_message(sender, room_id: int, content: object, temp_id: object = None,
     temp_id = clean_temp_id(temp_id) if temp_id is not None else uuid.uuid4().hex
     if message_type not in (Message.Type.TEXT,):
         raise InvalidInput("message_type must be 'text'", field="message_type")
-    row = insert_message(room_id, sender.id, temp_id, message_type, text)
+    with tracing.span("db insert message", tracing.CLIENT, {"chat.room": room_id}):
+        row = insert_message(room_id, sender.id, temp_id, message_type, text)
     if row is None:
         original = queries.message_by_temp_id(room_id, sender.id, temp_id)
         if original is None:

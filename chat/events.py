@@ -12,7 +12,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from chat import metrics
+from chat import metrics, tracing
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,12 @@ def _group_send(group: str, event: dict) -> None:
         return
     event["ts"] = time.time()  # commit time: the start of chat_message_fanout_seconds
     try:
-        async_to_sync(layer.group_send)(group, event)
+        with tracing.span("channel_layer group_send", tracing.PRODUCER,
+                          {"chat.group": group, "chat.frame": event["kind"]}):
+            carrier = tracing.context_carrier()
+            if carrier:  # only while tracing: receivers continue the trace in their own process
+                event["trace"] = carrier
+            async_to_sync(layer.group_send)(group, event)
     except Exception:  # noqa: BLE001 - best effort by design; clients sync what they miss
         metrics.CHANNEL_LAYER_ERRORS.labels("group_send").inc()
         log.warning("group_send to %s failed", group, exc_info=True)

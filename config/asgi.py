@@ -8,6 +8,9 @@ django_http = get_asgi_application()  # sets Django up before the consumers impo
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
+from chat import tracing  # noqa: E402
+
 from apps.ws.routing import websocket_application  # noqa: E402
 
+tracing.configure("chat")
 application = ProtocolTypeRouter({"http": django_http, "websocket": websocket_application()})

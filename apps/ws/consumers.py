@@ -15,7 +15,7 @@ from django.conf import settings
 from apps.ws import db, process
 from apps.ws.limits import FRAME_COST, TokenBucket
 from apps.ws.receipts import ReceiptCoalescer
-from chat import actions, events, metrics, queries
+from chat import actions, events, metrics, queries, tracing
 from chat.errors import ChatError, InvalidInput
 from chat.text import clean_id, clean_temp_id
 
@@ -177,6 +177,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return room_id
 
     async def on_message_send(self, frame):
+        # The span's context follows the domain call onto its thread (asgiref copies contextvars)
+        # and into the published event, so the deliveries on every process join this trace.
+        with tracing.span("ws message_send", tracing.SERVER, {"chat.user": self.user.id}):
+            await self._message_send(frame)
+
+    async def _message_send(self, frame):
         started = time.perf_counter()
         room_id = self.frame_room(frame)
         temp_id = clean_temp_id(frame.get("temp_id"))
@@ -296,7 +302,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if event.get("droppable") and time.time() - event.get("ts", 0) > STALE_DROPPABLE_SECONDS:
             metrics.WS_FRAMES_DROPPED.labels(kind or "unknown").inc()
             return
-        await self.send(text_data=event["frame"])
+        if "trace" in event:
+            with tracing.continued_span(event["trace"], "ws deliver", attributes={"chat.frame": kind}):
+                await self.send(text_data=event["frame"])
+        else:
+            await self.send(text_data=event["frame"])
         if kind == "message_new":
             metrics.MESSAGE_FANOUT_SECONDS.observe(max(0.0, time.time() - event.get("ts", time.time())))
 
