@@ -137,7 +137,10 @@ def remove_member(actor, room_id: int, user_id: int) -> None:
     with transaction.atomic():
         deleted, _ = Membership.objects.filter(room_id=room_id, user_id=user_id).delete()
         if deleted:
-            events.publish(events.user_group(user_id), {"type": "room_removed", "room": room_id})
+            # To the room's group: the leaver's sockets are still in it (one-room sockets join no
+            # user group), and they act on it; other members' sockets ignore it.
+            events.publish(events.room_group(room_id), {"type": "room_removed", "room": room_id,
+                                                        "user_id": user_id})
 
 
 # --- messages --------------------------------------------------------------------------------

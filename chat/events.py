@@ -38,6 +38,7 @@ def frame_event(frame: dict, *, exclude: str | None = None, droppable: bool = Fa
         "frame": encode(frame),
         "kind": frame["type"],
         "room": frame.get("room") or (frame.get("message") or {}).get("room"),
+        "user_id": frame.get("user_id"),
         "exclude": exclude,
         "droppable": droppable,
         "ts": time.time(),

@@ -79,13 +79,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.typing_sent: dict[int, float] = {}
         if not self.user or not self.user.is_authenticated or not self.scope.get("auth_via"):
             return await self.close_with(NOT_AUTHENTICATED)
-        summary = await db.call(queries.rooms_for_socket, self.user.id, self.room_id)
+        await process.ensure_running()  # this process is registered alive before sockets count on it
+        summary = await db.call(self._open_session)
         if self.room_id is not None and not summary:
             return await self.close_with(FORBIDDEN)
+        self.presence_counted = True
         self.rooms = {r["room"] for r in summary}
-        groups = [events.room_group(r) for r in self.rooms] + [events.user_group(self.user.id)]
         try:
-            await asyncio.gather(*(self.channel_layer.group_add(g, self.channel_name) for g in groups))
+            await asyncio.gather(*(self.channel_layer.group_add(g, self.channel_name) for g in self._groups()))
         except Exception:  # noqa: BLE001
             metrics.CHANNEL_LAYER_ERRORS.labels("group_add").inc()
             return await self.close_with(process.SERVER_RESTART)
@@ -97,9 +98,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
             "last_message_id": summary[0]["last_message_id"] if self.room_id is not None else None,
             "rooms": [{"room": r["room"], "last_seq": r["last_seq"]} for r in summary],
         })
-        await process.ensure_running()
-        await db.call(actions.socket_opened, self.user, process.PROCESS_ID)
-        self.presence_counted = True
+
+    def _open_session(self) -> list[dict]:
+        """The socket's rooms, and the socket counted for presence: one trip to the thread pool
+        (connects per second are bound by this process's CPU, and each trip costs some)."""
+        summary = queries.rooms_for_socket(self.user.id, self.room_id)
+        if summary or self.room_id is None:
+            actions.socket_opened(self.user, process.PROCESS_ID)
+        return summary
+
+    def _groups(self) -> list[str]:
+        """Room groups, plus the user's own group on an all-rooms socket (rooms added to the user
+        arrive there; a one-room socket learns of its room's removal in the room group)."""
+        groups = [events.room_group(r) for r in self.rooms]
+        return groups if self.room_id is not None else groups + [events.user_group(self.user.id)]
 
     async def close_with(self, code: int):
         metrics.WS_CLOSES.labels(str(code)).inc()
@@ -119,7 +131,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.receipts.cancel()
         if getattr(self, "joined", False):
             metrics.WS_CONNECTIONS.dec()
-            for group in [events.room_group(r) for r in self.rooms] + [events.user_group(self.user.id)]:
+            for group in self._groups():
                 try:
                     await self.channel_layer.group_discard(group, self.channel_name)
                 except Exception:  # noqa: BLE001 - group membership expires by itself
@@ -319,8 +331,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=event["frame"])
 
     async def _room_removed(self, event):
+        """Sent to the room's group when a member leaves: only that member's sockets act on it."""
         room_id = event.get("room")
-        if room_id not in self.rooms:
+        if room_id not in self.rooms or event.get("user_id") != self.user.id:
             return
         if self.room_id is not None:
             return await self.close_with(FORBIDDEN)
