@@ -44,7 +44,7 @@ import psutil
 import websockets
 from websockets.asyncio.client import connect as ws_connect
 
-from tests.support.processes import Process, free_port, wait_for_port
+from tests.support.processes import Process, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -585,7 +585,6 @@ async def run_fanout(server: Server, data: dict, args) -> dict:
                                               histogram(metrics_after, "chat_message_send_seconds")))
     fan_h = histogram_report(histogram_delta(histogram(metrics_before, "chat_message_fanout_seconds"),
                                              histogram(metrics_after, "chat_message_fanout_seconds")))
-    elapsed = send_window + drain
     return {
         "sockets": len(members), "sends_scheduled": total, "send_window_s": round(send_window, 2),
         "max_schedule_lag_ms": round(max_lag * 1000, 1),

@@ -4,7 +4,6 @@ import asyncio
 
 import pytest
 
-from chat import actions
 from chat.models import Message
 from tests.ws.client import orm, temp_id
 
