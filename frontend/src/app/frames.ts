@@ -58,6 +58,9 @@ export function applyFrame(ctx: FrameContext, frame: ServerFrame): void {
     }
     case 'room_added':
       return state.upsertRoom(frame.room);
+    case 'room_removed':
+      return ctx.refreshRooms(); // this user left or was removed: the room goes from the sidebar
+
     default:
       return;
   }

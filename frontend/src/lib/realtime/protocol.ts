@@ -29,6 +29,7 @@ export type ServerFrame =
   | { type: 'receipt'; room: number; user_id: number; kind: 'delivered' | 'read'; message_id: number; seq: number }
   | { type: 'sync_response'; room: number; messages: Message[]; updated?: Message[]; has_more: boolean; reset?: boolean; last_seq?: number }
   | { type: 'room_added'; room: Room }
+  | { type: 'room_removed'; room: number; user_id: number }
   | { type: 'error'; message: string; code?: string; temp_id?: string }
   | { type: 'pong' };
 
