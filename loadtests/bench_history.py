@@ -19,6 +19,8 @@ import sys
 import time
 from urllib.parse import urlparse, urlunparse
 
+from config.env import postgres_url_from_pg_env
+
 BUDGET_P95_MS = float(os.environ.get("BENCH_BUDGET_P95_MS", "15"))
 DB_NAME = os.environ.get("BENCH_DB", "chat_bench")
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "100000"))
@@ -29,17 +31,13 @@ SEED = int(os.environ.get("BENCH_SEED", "20261124"))
 KINDS = ("newest", "before", "after", "around")
 
 
+
 def _server_url() -> str:
     """The PostgreSQL server to use: DATABASE_URL (any database name) or the PG* variables."""
     url = os.environ.get("DATABASE_URL")
     if url and url.startswith(("postgres://", "postgresql://")):
         return url
-    host = os.environ.get("PGHOST", "127.0.0.1")
-    port = os.environ.get("PGPORT", "5432")
-    user = os.environ.get("PGUSER", "postgres")
-    password = os.environ.get("PGPASSWORD", "")
-    auth = f"{user}:{password}" if password else user
-    return f"postgres://{auth}@{host}:{port}/postgres"
+    return postgres_url_from_pg_env("postgres")
 
 
 def _with_database(url: str, name: str) -> str:

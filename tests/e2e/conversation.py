@@ -195,3 +195,14 @@ def confirmed_at(members, temp_id) -> float:
         if temp_id in m.confirmed_at:
             return m.confirmed_at[temp_id]
     return 0.0
+
+
+async def stop_conversation(members, runners) -> None:
+    """End every member's connection loop and close its socket."""
+    for m in members:
+        m.stopping = True
+        if m.ws is not None:
+            await m.ws.close()
+    for task in runners:
+        task.cancel()
+    await asyncio.gather(*runners, return_exceptions=True)

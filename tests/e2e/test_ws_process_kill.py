@@ -7,7 +7,7 @@ from asgiref.sync import sync_to_async
 from rest_framework.authtoken.models import Token
 
 from tests.e2e.conftest import dump_logs
-from tests.e2e.conversation import Member, assert_exactly_once, catch_up, room_messages
+from tests.e2e.conversation import Member, assert_exactly_once, catch_up, room_messages, stop_conversation
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -40,10 +40,4 @@ async def test_ws_process_kill_loses_and_duplicates_nothing(daphnes, make_user, 
         print(dump_logs(procs))
         raise
     finally:
-        for m in members:
-            m.stopping = True
-            if m.ws is not None:
-                await m.ws.close()
-        for task in runners:
-            task.cancel()
-        await asyncio.gather(*runners, return_exceptions=True)
+        await stop_conversation(members, runners)
