@@ -1,0 +1,266 @@
+"""Plumbing for loadtests/locustfile.py: settings from the environment, the WebSocket session
+(websocket-client under Locust's gevent), reporting into Locust's stats, seq bookkeeping and the
+SPA's reconnect backoff. Nothing here knows about Locust user classes.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import struct
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import gevent
+import orjson
+import websocket
+from locust import events
+
+DEMO_USERS = "nino:chat-demo-2026,giorgi:chat-demo-2026,alice:chat-demo-2026"
+WS = "WS"  # request_type of every WebSocket measurement, so they group apart from HTTP
+
+
+# --- settings --------------------------------------------------------------------------------
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    return float(raw) if raw else default
+
+
+def env_int(name: str, default: int | None) -> int | None:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+def parse_credentials(raw: str) -> list[tuple[str, str]]:
+    """`name:password,name:password`; the password may itself contain colons."""
+    pairs = []
+    for item in raw.split(","):
+        name, sep, password = item.strip().partition(":")
+        if not sep or not name:
+            raise ValueError(f"LOCUST_USERS entry {item!r} is not name:password")
+        pairs.append((name, password))
+    if not pairs:
+        raise ValueError("LOCUST_USERS is empty")
+    return pairs
+
+
+CREDENTIALS = parse_credentials(os.environ.get("LOCUST_USERS", "") or DEMO_USERS)
+_next_credential = itertools.count()
+
+
+def next_credentials() -> tuple[str, str]:
+    """Round robin, so 20 simulated users spread over however many real accounts there are."""
+    return CREDENTIALS[next(_next_credential) % len(CREDENTIALS)]
+
+
+# --- reporting -------------------------------------------------------------------------------
+
+def report(name: str, started: float | None = None, *, millis: float | None = None,
+           length: int = 0, exception: BaseException | None = None) -> None:
+    """One sample into Locust's stats under request_type WS; a sample with an exception is a failure."""
+    if millis is None:
+        millis = (time.perf_counter() - started) * 1000 if started is not None else 0.0
+    events.request.fire(request_type=WS, name=name, response_time=millis,
+                        response_length=length, exception=exception, context={})
+
+
+class SeqGap(Exception):
+    """Messages missing from a room's seq run (live delivery lost them; sync must repair)."""
+
+
+class SeqDuplicate(Exception):
+    """The same seq delivered twice live: the server broke exactly-once delivery."""
+
+
+class ProtocolError(Exception):
+    """A frame we did not expect: message_failed, error, a close code, a missing answer."""
+
+
+# --- reconnect backoff -----------------------------------------------------------------------
+
+def backoff_delay(attempt: int, base: float = 0.5, ceiling: float = 30.0,
+                  rand: Callable[[], float] = random.random) -> float:
+    """The SPA's backoff (frontend/src/lib/realtime/backoff.ts): exponential with equal jitter,
+    half fixed, half random, so a storm spreads out but nobody retries instantly."""
+    step = min(ceiling, base * 2 ** max(0, attempt))
+    return step / 2 + rand() * step / 2
+
+
+# --- URLs ------------------------------------------------------------------------------------
+
+def ws_url(host: str, room: int, token: str) -> str:
+    """The one-room socket URL for an http(s) --host; ws(s) follows the scheme, path prefix kept."""
+    parts = urlsplit(host)
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    path = f"{parts.path.rstrip('/')}/ws/chat/{room}/"
+    return urlunsplit((scheme, parts.netloc, path, urlencode({"token": token}), ""))
+
+
+# --- sends in flight, shared by the users of this process ------------------------------------
+
+class SentRegistry:
+    """temp_id -> when it was sent, so a receiver in the same Locust process can time
+    send -> message_new. Bounded by age: a message fans out to many receivers, so entries
+    cannot be dropped on first delivery."""
+
+    def __init__(self, keep_seconds: float = 120.0):
+        self.keep = keep_seconds
+        self.sent: OrderedDict[str, float] = OrderedDict()
+
+    def add(self, temp_id: str, at: float) -> None:
+        self.sent[temp_id] = at
+        horizon = at - self.keep
+        while self.sent and next(iter(self.sent.values())) < horizon:
+            self.sent.popitem(last=False)
+
+    def sent_at(self, temp_id: str | None) -> float | None:
+        return self.sent.get(temp_id) if temp_id else None
+
+
+SENT = SentRegistry()
+
+
+# --- seq continuity --------------------------------------------------------------------------
+
+@dataclass
+class SeqTracker:
+    """What one room's client has seen. `watermark` is the last seq of the unbroken run; seqs
+    beyond a hole wait in `ahead` (with when they arrived) until the hole fills.
+    A hole is not a gap at once: our own message_confirmed may overtake an earlier message_new
+    of someone else, so the caller waits a grace period before calling it lost."""
+
+    watermark: int
+    ahead: dict[int, float] = field(default_factory=dict)
+    live: set[int] = field(default_factory=set)
+
+    def observe(self, seq: int, live: bool = True) -> str:
+        """'ok', 'duplicate' (same seq twice live) or 'late' (already had it, e.g. from a sync)."""
+        if live:
+            if seq in self.live:
+                return "duplicate"
+            self.live.add(seq)
+            self._prune_live()
+        if seq <= self.watermark or seq in self.ahead:
+            return "late"
+        self.ahead[seq] = time.perf_counter()
+        self._advance()
+        return "ok"
+
+    def reset(self, last_seq: int) -> None:
+        """After a sync `reset` the client reloads the newest page: start again from there."""
+        self.watermark = max(self.watermark, last_seq)
+        self.ahead = {s: t for s, t in self.ahead.items() if s > self.watermark}
+        self._advance()
+
+    def hole(self) -> tuple[int, float] | None:
+        """(missing count, seconds the oldest waiting seq has waited), or None when unbroken."""
+        if not self.ahead:
+            return None
+        missing = min(self.ahead) - self.watermark - 1
+        return missing, time.perf_counter() - min(self.ahead.values())
+
+    def _advance(self) -> None:
+        while self.watermark + 1 in self.ahead:
+            del self.ahead[self.watermark + 1]
+            self.watermark += 1
+
+    def _prune_live(self) -> None:
+        # Only recent seqs can come twice; keep the set from growing for the whole run.
+        if len(self.live) > 20_000:
+            self.live = {s for s in self.live if s > self.watermark - 1_000}
+
+
+# --- one WebSocket ---------------------------------------------------------------------------
+
+CLOSED_BY_US = -1  # close "code" passed to on_close when we closed the socket ourselves
+
+
+class WsSession:
+    """A websocket-client socket plus a reader greenlet. Locust monkey-patches sockets, so the
+    blocking calls yield to other users. Frames go to `on_frame(dict)`, the end to
+    `on_close(code, reason)` exactly once."""
+
+    def __init__(self, url: str, on_frame: Callable[[dict], None],
+                 on_close: Callable[[int | None, str], None], connect_timeout: float = 10.0):
+        self.url = url
+        self.on_frame = on_frame
+        self.on_close = on_close
+        self.connect_timeout = connect_timeout
+        self.ws: websocket.WebSocket | None = None
+        self.reader: gevent.Greenlet | None = None
+        self.early: list[dict] = []
+        self.closed = False
+
+    def open(self) -> dict:
+        """Connect and wait for connection_established (returned). Frames that beat it (a
+        broadcast between the server joining the room group and greeting us) are kept and
+        handed on after it, in order. Raises on failure or a close instead of a greeting."""
+        self.ws = websocket.create_connection(self.url, timeout=self.connect_timeout,
+                                              enable_multithread=True)
+        early: list[dict] = []
+        while True:
+            frame = self._read_one()
+            if frame.get("type") == "connection_established":
+                break
+            early.append(frame)
+        self.ws.settimeout(None)  # from here on silence is normal; the app ping watches liveness
+        self.early = early
+        return frame
+
+    def start(self) -> None:
+        """Start delivering frames. Separate from open() so the caller can set up its state
+        from the greeting before the first message_new can reach it."""
+        self.reader = gevent.spawn(self._read_loop, self.early)
+
+    def send(self, frame: dict) -> bool:
+        """False when the socket is gone (the caller keeps the frame for after the reconnect)."""
+        if self.closed or self.ws is None:
+            return False
+        try:
+            self.ws.send(orjson.dumps(frame).decode())
+            return True
+        except (websocket.WebSocketException, OSError):
+            return False
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            if self.ws is not None:
+                self.ws.close(timeout=1)
+        except (websocket.WebSocketException, OSError):
+            pass
+        if self.reader is not None and self.reader is not gevent.getcurrent():
+            self.reader.kill(block=False)
+        self.on_close(CLOSED_BY_US, "closed by the load test")
+
+    def _read_one(self) -> dict:
+        opcode, data = self.ws.recv_data()
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            code = struct.unpack("!H", data[:2])[0] if len(data) >= 2 else None
+            raise websocket.WebSocketConnectionClosedException(f"closed with code {code}", code)
+        return orjson.loads(data)
+
+    def _read_loop(self, early: list[dict]) -> None:
+        for frame in early:
+            self.on_frame(frame)
+        while not self.closed:
+            try:
+                frame = self._read_one()
+            except (websocket.WebSocketException, OSError, orjson.JSONDecodeError) as exc:
+                return self._lost(exc)
+            self.on_frame(frame)
+
+    def _lost(self, exc: BaseException) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        code = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
+        self.ws.shutdown()  # the server already ended it; just release the socket
+        reason = exc.args[0] if exc.args and isinstance(exc.args[0], str) else type(exc).__name__
+        self.on_close(code, reason)

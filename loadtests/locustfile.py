@@ -1,0 +1,440 @@
+"""Locust scenarios for the chat platform (DESIGN section 2): history pages, send/deliver over
+WebSocket, reconnect storm. Point it at any deployment; docs/loadtest.md has the commands.
+
+    .venv/bin/locust -f loadtests/locustfile.py --headless -u 20 -r 10 -t 30s \
+        --host http://127.0.0.1:8000 HistoryReader          # or Chatter, ReconnectStorm
+    ... --tags history | chat | reconnect                   # the same choice by tag
+
+Environment: LOCUST_USERS="name:password,..." (default: the demo users), LOCUST_ROOM (default: a
+room of the user), LOCUST_SEND_INTERVAL, LOCUST_PING_INTERVAL, LOCUST_GAP_GRACE,
+LOCUST_CONFIRM_TIMEOUT, LOCUST_PAGE_SIZE, LOCUST_HOLD_MIN, LOCUST_HOLD_MAX (see docs/loadtest.md).
+
+The budgets themselves are measured by loadtests/bench_*.py; this file is for SREs' capacity and
+soak runs against a real deployment.
+"""
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from urllib.parse import urlencode
+
+import gevent
+from gevent.event import AsyncResult
+from locust import FastHttpUser, between, constant, constant_pacing, events, tag, task
+from locust.exception import StopUser
+
+# Locust puts this file's folder on sys.path (not the repo root), so import the sibling directly.
+from locust_support import (
+    CLOSED_BY_US,
+    SENT,
+    ProtocolError,
+    SeqDuplicate,
+    SeqGap,
+    SeqTracker,
+    WsSession,
+    backoff_delay,
+    env_float,
+    env_int,
+    next_credentials,
+    report,
+    ws_url,
+)
+
+ROOM = env_int("LOCUST_ROOM", None)
+PAGE_SIZE = env_int("LOCUST_PAGE_SIZE", 50)
+SEND_INTERVAL = env_float("LOCUST_SEND_INTERVAL", 2.0)     # seconds between one Chatter's sends
+PING_INTERVAL = env_float("LOCUST_PING_INTERVAL", 20.0)    # the SPA's heartbeat
+GAP_GRACE = env_float("LOCUST_GAP_GRACE", 2.0)             # a hole older than this is a lost message
+ANSWER_TIMEOUT = env_float("LOCUST_CONFIRM_TIMEOUT", 10.0)  # confirm / sync / pong deadline
+HOLD_MIN = env_float("LOCUST_HOLD_MIN", 0.5)               # ReconnectStorm: socket lifetime range
+HOLD_MAX = env_float("LOCUST_HOLD_MAX", 3.0)
+STABLE_AFTER = 10.0  # the SPA resets its backoff after a socket lived this long
+REJECTED = (4001, 4003)  # the SPA stops reconnecting on these; so do we
+CONTENT = "load test — ქართული ტექსტი and English"
+
+
+@events.test_start.add_listener
+def drop_users_without_tasks(environment, **_kwargs) -> None:
+    """`--tags chat` filters tasks, but Locust would still spawn the other classes (and fail
+    them: no tasks left). Drop those, so a tag selects a scenario just like a class name does.
+    test_start fires after the tag filter and before users are dispatched."""
+    if environment.user_classes:
+        kept = [user_class for user_class in environment.user_classes if user_class.tasks]
+        environment.user_classes[:] = kept or environment.user_classes
+
+
+# --- HTTP side shared by every user ----------------------------------------------------------
+
+class ChatUser(FastHttpUser):
+    """Logs in once and knows its rooms; subclasses add the behaviour."""
+
+    abstract = True
+    token = ""
+
+    def on_start(self) -> None:
+        self.username, password = next_credentials()
+        with self.client.post("/api/auth/token/", json={"username": self.username, "password": password},
+                              name="/api/auth/token/", catch_response=True) as resp:
+            if resp.status_code != 200:
+                resp.failure(f"login as {self.username}: HTTP {resp.status_code}")
+                raise StopUser()
+            self.token = resp.json()["token"]
+        self.rooms = self.list_rooms()
+
+    @property
+    def auth(self) -> dict:
+        return {"Authorization": f"Token {self.token}"}
+
+    def list_rooms(self) -> list[int]:
+        resp = self.client.get("/api/chat/rooms/", headers=self.auth, name="/api/chat/rooms/")
+        return [room["id"] for room in resp.json()] if resp.status_code == 200 else []
+
+    def pick_room(self, first: bool = True) -> int:
+        """LOCUST_ROOM, else the user's first (most recently active) room, or a random one."""
+        if ROOM is not None:
+            return ROOM
+        if not self.rooms:
+            raise StopUser()  # a user in no room has nothing to load
+        return self.rooms[0] if first else random.choice(self.rooms)
+
+
+# --- 1. history pages ------------------------------------------------------------------------
+
+class HistoryReader(ChatUser):
+    """Someone reading: the sidebar, a room's newest page, infinite scroll back with `before`
+    cursors, now and then a jump to an older message with `around` (a search hit, a reply)."""
+
+    wait_time = between(0.5, 2.0)
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.room = None
+        self.cursor = None
+        self.has_more = False
+        self.seen_ids: list[int] = []  # jump targets: ids known to be in the open room
+
+    @tag("history")
+    @task(1)
+    def refresh_rooms(self) -> None:
+        self.rooms = self.list_rooms()
+
+    @tag("history")
+    @task(2)
+    def open_room(self) -> None:
+        self.room = self.pick_room(first=False)
+        self.seen_ids = []
+        self.load_page("/api/chat/messages/ [newest]")
+
+    @tag("history")
+    @task(8)
+    def scroll_back(self) -> None:
+        if self.room is None or not self.has_more:
+            return self.open_room()  # top of the history reached: start over like a new visit
+        self.load_page("/api/chat/messages/ [before]", before=self.cursor)
+
+    @tag("history")
+    @task(1)
+    def jump_around(self) -> None:
+        if not self.seen_ids:
+            return self.open_room()
+        self.load_page("/api/chat/messages/ [around]", around=random.choice(self.seen_ids))
+
+    def load_page(self, name: str, **cursor: int) -> None:
+        query = urlencode({"room": self.room, "limit": PAGE_SIZE, **cursor})
+        with self.client.get(f"/api/chat/messages/?{query}", headers=self.auth, name=name,
+                             catch_response=True) as resp:
+            if resp.status_code != 200:
+                resp.failure(f"HTTP {resp.status_code}")
+                return
+            page = resp.json()
+            problem = page_problem(page)
+            if problem:
+                resp.failure(problem)
+                return
+        self.remember(page)
+
+    def remember(self, page: dict) -> None:
+        self.cursor, self.has_more = page["cursor"], page["has_more"]
+        self.seen_ids.extend(m["id"] for m in page["messages"][:: max(1, PAGE_SIZE // 5)])
+        del self.seen_ids[:-200]  # a handful per page is plenty of jump targets
+
+
+def page_problem(page: dict) -> str | None:
+    """The contract a scrolling client relies on: chronological, and a cursor when more exist."""
+    seqs = [m["seq"] for m in page.get("messages", [])]
+    if seqs != sorted(set(seqs)):
+        return "messages not in ascending seq order"
+    if page.get("has_more") and page.get("cursor") is None:
+        return "has_more without a cursor"
+    return None
+
+
+# --- 2. send / deliver -----------------------------------------------------------------------
+
+class Chatter(ChatUser):
+    """A member chatting in one room over /ws/chat/{room}/: sends at a steady pace, times
+    send -> message_confirmed and (for senders in this process) send -> message_new, checks
+    that the room's seqs arrive without holes or repeats, and repairs holes with sync_request
+    the way the SPA does."""
+
+    wait_time = constant_pacing(SEND_INTERVAL)
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.room = self.pick_room()
+        self.session: WsSession | None = None
+        self.tracker: SeqTracker | None = None
+        self.pending: dict[str, float] = {}      # temp_id -> first send time
+        self.sync: tuple[str, float] | None = None  # (stat name, started) of the sync in flight
+        self.ping_started: float | None = None
+        self.opened_at = 0.0
+        self.attempt = 0
+        self.rejected = False
+        self.connect()
+        self.helpers = [gevent.spawn(self.watch_loop), gevent.spawn(self.ping_loop)]
+
+    def on_stop(self) -> None:
+        for helper in getattr(self, "helpers", []):
+            helper.kill(block=False)
+        if getattr(self, "session", None):
+            self.session.close()
+
+    @tag("chat")
+    @task
+    def send_message(self) -> None:
+        if self.rejected:
+            raise StopUser()
+        if self.session is None:
+            return self.reconnect()
+        temp_id = f"lt-{uuid.uuid4().hex}"
+        now = time.perf_counter()
+        self.pending[temp_id] = now
+        SENT.add(temp_id, now)
+        self.session.send({"type": "message_send", "content": CONTENT, "temp_id": temp_id})
+
+    # connection
+
+    def connect(self) -> bool:
+        started = time.perf_counter()
+        session = WsSession(ws_url(self.host, self.room, self.token), self.on_frame, self.on_close)
+        try:
+            hello = session.open()
+        except Exception as exc:  # noqa: BLE001 - any failure to connect is one failed sample
+            report("connect -> connection_established", started, exception=exc)
+            self.rejected = close_code(exc) in REJECTED
+            return False
+        report("connect -> connection_established", started)
+        self.session, self.opened_at = session, time.perf_counter()
+        if self.tracker is None:
+            self.tracker = SeqTracker(room_last_seq(hello, self.room))
+        session.start()
+        # Like the SPA: sync on every open (catches what was sent while away, and the race
+        # between the server reading last_seq and joining the room group), then retry sends.
+        self.request_sync("sync (on connect)")
+        for temp_id in list(self.pending):
+            session.send({"type": "message_send", "content": CONTENT, "temp_id": temp_id})
+        return True
+
+    def reconnect(self) -> None:
+        gevent.sleep(backoff_delay(self.attempt))
+        self.attempt += 1
+        self.connect()
+
+    def on_close(self, code: int | None, reason: str) -> None:
+        self.session, self.sync, self.ping_started = None, None, None
+        if self.opened_at and time.perf_counter() - self.opened_at >= STABLE_AFTER:
+            self.attempt = 0  # the SPA's rule: only a socket that proved stable resets the backoff
+        if code == CLOSED_BY_US:
+            return
+        report("socket closed", exception=ProtocolError(f"code {code}: {reason}"))
+        self.rejected = code in REJECTED
+
+    # frames
+
+    def on_frame(self, frame: dict) -> None:
+        handler = getattr(self, f"on_{frame.get('type')}", None)
+        if handler is not None:
+            handler(frame)
+
+    def on_message_confirmed(self, frame: dict) -> None:
+        started = self.pending.pop(frame.get("temp_id"), None)
+        if started is not None:
+            report("message_send -> confirmed", started)
+        self.observe(frame["message"]["seq"])
+
+    def on_message_failed(self, frame: dict) -> None:
+        self.pending.pop(frame.get("temp_id"), None)
+        report("message_send -> confirmed", exception=ProtocolError(f"message_failed: {frame.get('error')}"))
+
+    def on_message_new(self, frame: dict) -> None:
+        message = frame["message"]
+        sent_at = SENT.sent_at(message.get("temp_id"))
+        if sent_at is not None:
+            report("message_new (send -> delivered)", sent_at)
+        else:  # a sender in another process or a real person: counted, not timed
+            report("message_new (other sender, untimed)", millis=0)
+        self.observe(message["seq"])
+
+    def on_sync_response(self, frame: dict) -> None:
+        if self.sync is not None:
+            report(self.sync[0], self.sync[1], length=len(frame.get("messages", [])))
+            self.sync = None
+        for message in frame.get("messages", []):
+            self.tracker.observe(message["seq"], live=False)
+        if frame.get("reset"):
+            self.tracker.reset(frame.get("last_seq", 0))
+        elif frame.get("has_more"):
+            self.request_sync("sync (more)")
+
+    def on_pong(self, frame: dict) -> None:
+        if self.ping_started is not None:
+            report("ping -> pong", self.ping_started)
+            self.ping_started = None
+
+    def on_error(self, frame: dict) -> None:
+        self.pending.pop(frame.get("temp_id"), None)
+        report(f"error frame ({frame.get('code')})", exception=ProtocolError(frame.get("message")))
+
+    def observe(self, seq: int) -> None:
+        if self.tracker.observe(seq) == "duplicate":
+            report("seq duplicate", exception=SeqDuplicate(f"room {self.room} seq {seq} delivered twice"))
+
+    def request_sync(self, name: str) -> None:
+        # Mark it in flight before sending: the answer may be read before send() returns.
+        self.sync = (name, time.perf_counter())
+        frame = {"type": "sync_request", "last_seq": self.tracker.watermark}
+        if not (self.session and self.session.send(frame)):
+            self.sync = None
+
+    # background checks
+
+    def watch_loop(self) -> None:
+        while True:
+            gevent.sleep(0.5)
+            self.check_gap()
+            self.expire(time.perf_counter() - ANSWER_TIMEOUT)
+
+    def check_gap(self) -> None:
+        """A hole that outlived the grace period is a lost message: count it, then repair it."""
+        hole = self.tracker.hole() if self.tracker else None
+        if hole is None or hole[1] < GAP_GRACE or self.sync is not None:
+            return
+        missing, age = hole
+        report("seq gap", millis=age * 1000, length=missing,
+               exception=SeqGap(f"room {self.room}: {missing} missing after seq {self.tracker.watermark}"))
+        self.request_sync("sync (gap)")
+
+    def expire(self, deadline: float) -> None:
+        for temp_id, started in list(self.pending.items()):
+            if started < deadline:
+                del self.pending[temp_id]
+                report("message_send -> confirmed", started, exception=ProtocolError("no answer"))
+        if self.sync is not None and self.sync[1] < deadline:
+            report(self.sync[0], self.sync[1], exception=ProtocolError("no sync_response"))
+            self.sync = None
+
+    def ping_loop(self) -> None:
+        """The SPA's heartbeat: a silent dead socket is only noticed by a ping without a pong."""
+        while True:
+            gevent.sleep(PING_INTERVAL)
+            if self.ping_started is not None and self.session is not None:
+                report("ping -> pong", self.ping_started, exception=ProtocolError("no pong"))
+                self.session.close()  # dead: the next task reconnects and syncs
+                continue
+            if self.session is not None:
+                self.ping_started = time.perf_counter()  # before send: the pong may beat its return
+                if not self.session.send({"type": "ping"}):
+                    self.ping_started = None
+
+
+def close_code(exc: BaseException) -> int | None:
+    """The WebSocket close code carried by a failed open() (see WsSession._read_one)."""
+    return exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
+
+
+def room_last_seq(hello: dict, room: int) -> int:
+    return next((r["last_seq"] for r in hello.get("rooms", []) if r["room"] == room), 0)
+
+
+# --- 3. reconnect storm ----------------------------------------------------------------------
+
+class ReconnectStorm(ChatUser):
+    """Clients dropping and coming back at once (a ws pod restart, a flaky network): connect,
+    sync from the last seq held, stay a short random time, close, wait the SPA's jittered
+    backoff, again. Each close stands for a drop of an established socket, so the backoff
+    starts at attempt 0 and grows only while connecting fails (see docs/loadtest.md)."""
+
+    wait_time = constant(0)  # the backoff is the wait
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.room = self.pick_room()
+        self.last_seq: int | None = None
+        self.attempt = 0
+        self.answer: AsyncResult | None = None
+        self.session: WsSession | None = None
+
+    def on_stop(self) -> None:
+        if getattr(self, "session", None):
+            self.session.close()
+
+    @tag("reconnect")
+    @task
+    def cycle(self) -> None:
+        self.session = self.connect_and_sync()
+        if self.session is not None:
+            self.attempt = 0
+            gevent.sleep(random.uniform(HOLD_MIN, HOLD_MAX))
+            self.session.close()
+            self.session = None
+        else:
+            self.attempt += 1
+        gevent.sleep(backoff_delay(self.attempt))
+
+    def connect_and_sync(self) -> WsSession | None:
+        started = time.perf_counter()
+        session = WsSession(ws_url(self.host, self.room, self.token), self.on_frame, self.on_close)
+        try:
+            hello = session.open()
+        except Exception as exc:  # noqa: BLE001 - any failure to connect is one failed sample
+            report("connect -> connection_established", started, exception=exc)
+            if close_code(exc) in REJECTED:
+                raise StopUser() from exc  # bad token or not a member: retrying cannot help
+            return None
+        report("connect -> connection_established", started)
+        if self.last_seq is None:
+            self.last_seq = room_last_seq(hello, self.room)
+        session.start()
+        while self.sync_once(session):
+            pass
+        return session
+
+    def sync_once(self, session: WsSession) -> bool:
+        """One sync round trip; True when the server says there is more to fetch."""
+        self.answer = AsyncResult()
+        started = time.perf_counter()
+        if not session.send({"type": "sync_request", "last_seq": self.last_seq}):
+            report("sync after reconnect", started, exception=ProtocolError("socket gone"))
+            return False
+        frame = self.answer.wait(ANSWER_TIMEOUT)
+        if frame is None:
+            report("sync after reconnect", started, exception=ProtocolError("no sync_response"))
+            return False
+        report("sync after reconnect", started, length=len(frame.get("messages", [])))
+        seqs = [m["seq"] for m in frame.get("messages", [])]
+        self.last_seq = max([self.last_seq, *seqs])
+        if frame.get("reset"):
+            self.last_seq = frame.get("last_seq", self.last_seq)
+        return bool(frame.get("has_more")) and not frame.get("reset")
+
+    def on_frame(self, frame: dict) -> None:
+        kind = frame.get("type")
+        if kind == "sync_response" and self.answer is not None:
+            self.answer.set(frame)
+        elif kind == "message_new" and frame["message"]["seq"] == (self.last_seq or 0) + 1:
+            self.last_seq += 1  # only an unbroken run moves the cursor; a hole waits for the next sync
+
+    def on_close(self, code: int | None, reason: str) -> None:
+        if code != CLOSED_BY_US:
+            report("socket closed", exception=ProtocolError(f"code {code}: {reason}"))
