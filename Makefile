@@ -7,7 +7,7 @@ PORT ?= 8000
 HAS_FRONTEND := $(wildcard frontend/package.json)
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.* frontend/tsconfig*.json -type f 2>/dev/null)
 
-.PHONY: run test install spa system-deps lint-imports pytest frontend-test bench-history bench-realtime bench-web serve
+.PHONY: run test install spa system-deps bench-history bench-realtime bench-web loadtest
 
 install: .venv/.installed
 
@@ -58,3 +58,8 @@ bench-realtime: install
 
 bench-web: install spa system-deps
 	$(PY) -m loadtests.bench_web
+
+# Locust scenarios against any deployment: SCENARIO=HistoryReader|Chatter|ReconnectStorm (docs/loadtest.md).
+loadtest: install
+	.venv/bin/locust -f loadtests/locustfile.py --headless -u $(or $(USERS),20) -r 10 -t $(or $(TIME),30s) \
+	  --host $(or $(TARGET),http://127.0.0.1:8000) $(SCENARIO)
