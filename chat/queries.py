@@ -24,10 +24,6 @@ def membership(user_id: int, room_id: int) -> Membership:
     return found
 
 
-def is_member(user_id: int, room_id: int) -> bool:
-    return Membership.objects.filter(user_id=user_id, room_id=room_id).exists()
-
-
 def room_ids_of_user(user_id: int) -> list[int]:
     return list(Membership.objects.filter(user_id=user_id).values_list("room_id", flat=True))
 
@@ -52,10 +48,6 @@ def rooms_for_socket(user_id: int, room_id: int | None = None) -> list[dict]:
             return [{"room": r, "last_seq": s} for r, s in cursor.fetchall()]
         cursor.execute(_ROOM_FOR_SOCKET, [user_id, room_id])
         return [{"room": r, "last_seq": s, "last_message_id": m} for r, s, m in cursor.fetchall()]
-
-
-def member_ids(room_id: int) -> list[int]:
-    return list(Membership.objects.filter(room_id=room_id).values_list("user_id", flat=True))
 
 
 # --- users and tokens ------------------------------------------------------------------------

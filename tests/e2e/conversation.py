@@ -158,6 +158,27 @@ def room_messages(room_id):
 
 
 
+async def four_members(make_user, make_room, name: str) -> tuple[dict, list, list]:
+    """Four users in one room: (room, users, their tokens)."""
+    from asgiref.sync import sync_to_async
+    from rest_framework.authtoken.models import Token
+
+    users = [await sync_to_async(make_user)() for _ in range(4)]
+    room = await sync_to_async(make_room)(owner=users[0], members=users[1:], name=name)
+    tokens = [await sync_to_async(lambda u=u: Token.objects.get_or_create(user=u)[0].key)() for u in users]
+    return room, users, tokens
+
+
+async def connect_members(room, users, tokens, procs) -> tuple[list, list]:
+    """One member per user, spread over the processes, each connected: (members, their runners)."""
+    members = [Member(f"m{i}", u.id, t, procs, room["id"], home=i % len(procs))
+               for i, (u, t) in enumerate(zip(users, tokens))]
+    runners = [asyncio.create_task(m.run()) for m in members]
+    for m in members:
+        await asyncio.wait_for(m.connected.wait(), 20)
+    return members, runners
+
+
 async def catch_up(members) -> None:
     """Every member syncs from its last contiguous seq, as after any reconnect."""
     for m in members:

@@ -6,11 +6,10 @@ import time
 import pytest
 import redis
 from asgiref.sync import sync_to_async
-from rest_framework.authtoken.models import Token
 
 from tests.e2e.conftest import dump_logs
-from tests.e2e.conversation import (Member, assert_exactly_once, catch_up, confirmed_at, room_messages,
-                                     stop_conversation)
+from tests.e2e.conversation import (assert_exactly_once, catch_up, confirmed_at, connect_members, four_members,
+                                     room_messages, stop_conversation)
 from tests.support import processes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -70,17 +69,12 @@ def _master_port(sentinels) -> int | None:
 
 async def test_sentinel_failover_loses_and_duplicates_nothing(daphnes, sentinel_cluster, make_user, make_room):
     master, replica, sentinels = sentinel_cluster
-    users = [await sync_to_async(make_user)() for _ in range(4)]
-    room = await sync_to_async(make_room)(owner=users[0], members=users[1:], name="failover")
-    tokens = [await sync_to_async(lambda u=u: Token.objects.get_or_create(user=u)[0].key)() for u in users]
+    room, users, tokens = await four_members(make_user, make_room, "failover")
     env = {"REDIS_SENTINELS": ",".join(f"127.0.0.1:{s.port}" for s in sentinels), "REDIS_MASTER_NAME": MASTER,
            "REDIS_URL": ""}
     procs = await sync_to_async(daphnes)(2, **env)
-    members = [Member(f"m{i}", u.id, t, procs, room["id"], home=i % 2) for i, (u, t) in enumerate(zip(users, tokens))]
-    runners = [asyncio.create_task(m.run()) for m in members]
+    members, runners = await connect_members(room, users, tokens, procs)
     try:
-        for m in members:
-            await asyncio.wait_for(m.connected.wait(), 20)
         stop = asyncio.Event()
         talkers = [asyncio.create_task(m.converse(stop, 0.15)) for m in members]
 
