@@ -113,8 +113,8 @@ def _direct_room(user_a: int, user_b: int) -> int | None:
 def _announce_room(room_id: int, user_ids: list[int]) -> None:
     """Tell the new members' open sockets about the room (they subscribe to it on this event)."""
     for uid in user_ids:
-        transaction.on_commit(lambda uid=uid: events.publish(
-            events.user_group(uid), {"type": "room_added", "room": queries.room_detail(uid, room_id)}))
+        transaction.on_commit(lambda uid=uid: events.publish_to_user(
+            uid, {"type": "room_added", "room": queries.room_detail(uid, room_id)}, room=room_id))
 
 
 def add_member(actor, room_id: int, user_id: object) -> dict:
@@ -139,8 +139,8 @@ def remove_member(actor, room_id: int, user_id: int) -> None:
         if deleted:
             # To the room's group: the leaver's sockets are still in it (one-room sockets join no
             # user group), and they act on it; other members' sockets ignore it.
-            events.publish(events.room_group(room_id), {"type": "room_removed", "room": room_id,
-                                                        "user_id": user_id})
+            events.publish_to_room(room_id, {"type": "room_removed", "room": room_id, "user_id": user_id},
+                                   only_user=user_id)
 
 
 # --- messages --------------------------------------------------------------------------------
@@ -171,7 +171,8 @@ def send_message(sender, room_id: int, content: object, temp_id: object = None,
         "content": text, "type": message_type, "temp_id": temp_id, "created_at": iso(row.created_at),
         "edited_at": None, "deleted": False, "reactions": [], "version": 1, "change_seq": row.change_seq,
     }
-    events.publish(events.room_group(room_id), {"type": "message_new", "message": message}, exclude=origin)
+    events.publish_to_room(room_id, {"type": "message_new", "message": message}, seq=row.seq,
+                           change=row.change_seq, exclude=origin)
     return SendResult(message, created=True)
 
 
@@ -200,7 +201,8 @@ def _next_change_seq(room_id: int) -> int:
 
 def _publish_update(message_id: int) -> dict:
     message = message_by_id(message_id)
-    events.publish(events.room_group(message["room"]), {"type": "message_updated", "message": message})
+    events.publish_to_room(message["room"], {"type": "message_updated", "message": message},
+                           change=message["change_seq"])
     return message
 
 
@@ -283,7 +285,7 @@ def mark_read(user, room_id: int, message_id: object) -> dict | None:
 def _publish_receipt(user, room_id: int, kind: str, message_id: int, seq: int) -> dict:
     receipt = {"type": "receipt", "room": room_id, "user_id": user.id, "kind": kind,
                "message_id": message_id, "seq": seq}
-    events.publish(events.room_group(room_id), receipt)
+    events.publish_to_room(room_id, receipt)
     return receipt
 
 
@@ -294,12 +296,12 @@ def set_typing(user, room_id: int, is_typing: object, origin: str | None = None)
         raise InvalidInput("is_typing must be true or false", field="is_typing")
     frame = {"type": "typing", "room": room_id, "user_id": user.id, "username": user.username,
              "is_typing": is_typing}
-    events.publish(events.room_group(room_id), frame, exclude=origin, droppable=True)
+    events.publish_to_room(room_id, frame, exclude=origin, droppable=True)
 
 
 def _publish_presence(user_id: int, username: str, status: str) -> None:
     frame = {"type": "user_presence", "user_id": user_id, "username": username, "status": status}
-    events.publish_to_rooms(queries.room_ids_of_user(user_id), frame)
+    events.publish_to_rooms(queries.room_ids_of_user(user_id), frame, droppable=True)
 
 
 def socket_opened(user, process_id: str) -> None:

@@ -6,6 +6,8 @@ never reached a client: the exception was swallowed on the way and the socket wa
 a close frame (clients saw 1006) on SIGTERM and on channel-layer failures. The registered server
 codes go out through `sendCloseFrame`, the frame writer `sendClose` itself ends in.
 """
+import functools
+
 SERVER_CODES = frozenset({1001, 1011, 1012, 1013, 1014})
 
 
@@ -48,3 +50,30 @@ def skip_eager_debug_formatting() -> None:
     except ImportError:
         return
     protocol.pformat = _LazyPformat
+
+
+def daphne_protocol(send):
+    """The Daphne WebSocket protocol behind an ASGI `send` (Daphne hands each application
+    `partial(server.handle_reply, protocol)`), or None under another server or a test client."""
+    protocol = send.args[0] if isinstance(send, functools.partial) and send.args else None
+    return protocol if hasattr(protocol, "sendPreparedMessage") and hasattr(protocol, "transport") else None
+
+
+def is_open(protocol) -> bool:
+    return protocol.state == protocol.STATE_OPEN and protocol.transport is not None
+
+
+def buffered_bytes(protocol) -> int:
+    """Bytes written to the socket that the kernel has not taken yet (Twisted's write buffer):
+    grows only when the peer does not read."""
+    transport = protocol.transport
+    return (len(getattr(transport, "dataBuffer", b"")) - getattr(transport, "offset", 0)
+            + getattr(transport, "_tempDataLen", 0))
+
+
+def prepare(frame: bytes):
+    """A text frame framed once for any number of sockets (autobahn's PreparedMessage; Daphne
+    negotiates no compression, so the framed bytes are written as they are)."""
+    from autobahn.websocket.protocol import PreparedMessage
+
+    return PreparedMessage(frame, False, False, True)
