@@ -32,7 +32,7 @@ class DaphneOutlet:
             return DROPPED
         if delivery._prepared is None:
             delivery._prepared = daphne_compat.prepare(delivery.frame)
-        protocol.sendPreparedMessage(delivery._prepared)
+        daphne_compat.write(protocol, delivery._prepared.payloadHybi)
         return SENT
 
 
