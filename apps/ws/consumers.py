@@ -108,10 +108,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return summary
 
     async def close_with(self, code: int):
+        self._mark_closed(code)
+        await self.close(code=code)
+
+    def _mark_closed(self, code: int) -> bool:
+        """Closed from now on (no more deliveries), counted once; False if it was already."""
+        if self.closed:
+            return False
         metrics.WS_CLOSES.labels(str(code)).inc()
         self.closed = True
         self._leave_feeds()
-        await self.close(code=code)
+        return True
 
     async def disconnect(self, code):
         if not self.closed:  # closes we started were counted with their code already
@@ -331,10 +338,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             outcome = self.outlet.write(d)
         if outcome == outlet.DROPPED and d.droppable:
             metrics.WS_FRAMES_DROPPED.labels(d.kind).inc()
-        elif outcome == outlet.OVERFLOW:
+        elif outcome == outlet.OVERFLOW and self._mark_closed(TRY_AGAIN_LATER):
             metrics.WS_SLOW_SOCKET_CLOSES.inc()
             log.info("closing socket %s of user %s: it does not read its frames", self.socket_id, self.user.id)
-            self._spawn(self.close_with(TRY_AGAIN_LATER))
+            self._spawn(self.close(code=TRY_AGAIN_LATER))
 
     def resync(self, room_id: int, reason: str) -> None:
         """The hub could not deliver everything live: the client syncs that room itself."""

@@ -165,7 +165,9 @@ class Hub:
         """Deliver what the room's publications skipped, then what was held meanwhile."""
         for _ in range(5):  # each round closes every gap known when it started
             try:
+                held = [d.change for d in feed.backlog]
                 changes = await db.call(queries.room_changes_after, feed.room_id, feed.position,
+                                        upto=min(held) - 1 if held else None,
                                         limit=settings.CHAT_FANOUT_REPAIR_LIMIT)
             except Exception:  # noqa: BLE001 - PostgreSQL away: the clients sync when it is back
                 log.warning("fan-out repair of room %s failed", feed.room_id, exc_info=True)
