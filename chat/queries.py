@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -180,24 +181,27 @@ def room_positions(room_ids) -> dict[int, int]:
     return dict(Room.objects.filter(id__in=list(room_ids)).values_list("id", "last_change_seq"))
 
 
-def room_changes_after(room_id: int, change: int, *, limit: int) -> dict | None:
-    """Every change to a room after change number `change`, as the messages' current state:
-    `new` (created after it, in seq order), `updated` (older messages changed since), and
-    `position`, the newest change number they cover (every change up to it is reflected: a
-    message changed at k <= position has change_seq >= k). None when more than `limit` messages
-    changed: too far behind to repair message by message."""
-    rows = list(Message.objects.filter(room_id=room_id, change_seq__gt=change).order_by("change_seq")
+def room_changes_after(room_id: int, change: int, *, upto: int | None = None, limit: int) -> dict | None:
+    """Every change to a room after change number `change` (up to `upto`, when the caller holds
+    the publications from there on), as the messages' current state: `new` (created in that
+    window, in seq order), `updated` (older messages changed in it), and `position`, the change
+    number up to which everything is reflected. None when more than `limit` messages changed:
+    too far behind to repair message by message."""
+    window = Q(change_seq__gt=change) if upto is None else (
+        Q(created_change_seq__gt=change, created_change_seq__lte=upto) | Q(change_seq__gt=change, change_seq__lte=upto))
+    rows = list(Message.objects.filter(window, room_id=room_id).order_by("seq")
                 .values_list("id", "created_change_seq", "change_seq")[: limit + 1])
     if len(rows) > limit:
         return None
-    if not rows:
-        return {"new": [], "updated": [], "position": change}
-    created_after = {mid for mid, created, _ in rows if created > change}
+    # Every change k in the window left its message with change_seq >= k, so the messages found
+    # reflect the window whole (a message changed again later arrives with that later change).
+    position = upto if upto is not None else max((c for _, _, c in rows), default=change)
+    created_in_window = {mid for mid, created, _ in rows if created > change}
     messages = messages_from_queryset(
         Message.objects.filter(id__in=[mid for mid, _, _ in rows]).order_by("seq").select_related("sender"))
-    return {"new": [m for m in messages if m["id"] in created_after],
-            "updated": [m for m in messages if m["id"] not in created_after],
-            "position": rows[-1][2]}
+    return {"new": [m for m in messages if m["id"] in created_in_window],
+            "updated": [m for m in messages if m["id"] not in created_in_window],
+            "position": max(position, change)}
 
 
 # --- rooms -----------------------------------------------------------------------------------
@@ -217,7 +221,6 @@ def _members_by_room(room_ids: list[int]) -> dict[int, list[dict]]:
 
 
 def _last_messages(rooms: list[tuple[int, int]]) -> dict[int, dict]:
-    from django.db.models import Q
 
     wanted = Q(pk__in=[])
     for room_id, last_seq in rooms:
