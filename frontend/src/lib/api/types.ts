@@ -31,7 +31,7 @@ export interface Message {
   deleted: boolean;
   reactions: Reaction[];
   version: number;
-  change_seq?: number;
+  change_seq: number;
 }
 
 export type RoomKind = 'direct' | 'group';
