@@ -1,7 +1,7 @@
 import type { HistoryPage, Message } from '../../lib/api/types';
 import type { OutboxEntry } from '../../lib/outbox/db';
 import type { ChatState, SliceCreator } from '../../app/storeTypes';
-import { moveWatermark } from '../receipts/watermarks';
+import { moveWatermark } from '../rooms/watermarks';
 import { noteMessageInRoom } from '../rooms/slice';
 import { pendingMessage } from './model';
 import {
