@@ -1,4 +1,4 @@
-/** Shapes of the public HTTP contract (DESIGN section 4 plus the agreed room/message details). */
+/** Shapes of the public HTTP contract (docs/api.md); messages are the same objects the frames carry. */
 
 export interface User {
   id: number;
