@@ -164,3 +164,29 @@ describe('Outbox resend', () => {
     outbox.dispose();
   });
 });
+
+describe('Outbox deferred add', () => {
+  it('announces a message at once and writes and sends it in the deferred task; a discard before that sends nothing', async () => {
+    const tasks: (() => void)[] = [];
+    const outbox = wired(client, new Outbox(client, db, { defer: (task) => void tasks.push(task) }));
+    const added: string[] = [];
+    outbox.events.on('added', (e) => added.push(e.content));
+    client.connect();
+    await waitFor(() => client.state === 'online');
+
+    const kept = outbox.add(1, 'kept');
+    const dropped = outbox.add(1, 'dropped');
+    expect(added).toEqual(['kept', 'dropped']);
+    expect(ws.framesOf('message_send')).toHaveLength(0);
+    expect(await db.all()).toEqual([]);
+
+    outbox.discard(dropped.temp_id);
+    expect(ws.framesOf('message_send')).toHaveLength(0);
+    tasks.splice(0).forEach((task) => task());
+    await waitFor(() => !outbox.has(kept.temp_id), 3000, 'kept confirmed');
+    expect(ws.framesOf('message_send').map((f) => f.content)).toEqual(['kept']);
+    expect(server.stored.map((s) => s.content)).toEqual(['kept']);
+    expect(await db.all()).toEqual([]);
+    outbox.dispose();
+  });
+});

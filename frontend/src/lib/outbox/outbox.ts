@@ -148,9 +148,10 @@ export class Outbox {
     if (!entry) return;
     this.entries.delete(tempId);
     void this.db.remove(tempId);
-    if (this.inFlight.get(entry.room) === tempId) this.release(entry.room);
+    const wasInFlight = this.inFlight.get(entry.room) === tempId;
+    if (wasInFlight) this.release(entry.room);
     this.events.emit('discarded', { temp_id: tempId });
-    this.sendNext(entry.room);
+    if (wasInFlight) this.sendNext(entry.room); // the room's queue must not wait for the resend timer
   }
 
   pending(room?: number): OutboxEntry[] {
