@@ -1,6 +1,6 @@
 /**
- * Run `task` in a task of its own, queued now, in call order (a MessageChannel message: no timer
- * clamping, and it runs after the current task has rendered nothing yet has to wait for a timer).
+ * Run `task` in a task of its own, queued now, tasks in call order. A MessageChannel message, not
+ * a timer: no clamping, so it runs as soon as the current task (and its rendering) is done.
  */
 export const nextTask: (task: () => void) => void = (() => {
   const queue: (() => void)[] = [];
