@@ -11,10 +11,10 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from chat import events, presence, queries, tracing
+from chat import events, frames, presence, queries, tracing
 from chat.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chat.models import Membership, Message, Reaction, Room
-from chat.payloads import iso, message_by_id, user_payload
+from chat.payloads import message_by_id, message_payload
 from chat.sending import insert_message
 from chat.text import clean_content, clean_emoji, clean_room_name, clean_temp_id
 
@@ -113,8 +113,8 @@ def _direct_room(user_a: int, user_b: int) -> int | None:
 def _announce_room(room_id: int, user_ids: list[int]) -> None:
     """Tell the new members' open sockets about the room (they subscribe to it on this event)."""
     for uid in user_ids:
-        transaction.on_commit(lambda uid=uid: events.publish(
-            events.user_group(uid), {"type": "room_added", "room": queries.room_detail(uid, room_id)}))
+        transaction.on_commit(lambda uid=uid: events.publish_to_user(
+            uid, frames.room_added(queries.room_detail(uid, room_id)), room_id=room_id))
 
 
 def add_member(actor, room_id: int, user_id: object) -> dict:
@@ -139,8 +139,7 @@ def remove_member(actor, room_id: int, user_id: int) -> None:
         if deleted:
             # To the room's group: the leaver's sockets are still in it (one-room sockets join no
             # user group), and they act on it; other members' sockets ignore it.
-            events.publish(events.room_group(room_id), {"type": "room_removed", "room": room_id,
-                                                        "user_id": user_id})
+            events.publish(room_id, frames.room_removed(room_id=room_id, user_id=user_id), user_id=user_id)
 
 
 # --- messages --------------------------------------------------------------------------------
@@ -166,12 +165,11 @@ def send_message(sender, room_id: int, content: object, temp_id: object = None,
         if original is None:
             raise NotFound("room not found", field="room")
         return SendResult(original, created=False)
-    message = {
-        "id": row.id, "room": room_id, "seq": row.seq, "user": user_payload(sender.id, sender.username),
-        "content": text, "type": message_type, "temp_id": temp_id, "created_at": iso(row.created_at),
-        "edited_at": None, "deleted": False, "reactions": [], "version": 1, "change_seq": row.change_seq,
-    }
-    events.publish(events.room_group(room_id), {"type": "message_new", "message": message}, exclude=origin)
+    message = message_payload(
+        message_id=row.id, room_id=room_id, seq=row.seq, sender_id=sender.id, sender_name=sender.username,
+        content=text, message_type=message_type, temp_id=temp_id, created_at=row.created_at,
+        change_seq=row.change_seq)
+    events.publish(room_id, frames.message_new(message), exclude=origin)
     return SendResult(message, created=True)
 
 
@@ -200,7 +198,7 @@ def _next_change_seq(room_id: int) -> int:
 
 def _publish_update(message_id: int) -> dict:
     message = message_by_id(message_id)
-    events.publish(events.room_group(message["room"]), {"type": "message_updated", "message": message})
+    events.publish(message["room"], frames.message_updated(message))
     return message
 
 
@@ -281,9 +279,8 @@ def mark_read(user, room_id: int, message_id: object) -> dict | None:
 
 
 def _publish_receipt(user, room_id: int, kind: str, message_id: int, seq: int) -> dict:
-    receipt = {"type": "receipt", "room": room_id, "user_id": user.id, "kind": kind,
-               "message_id": message_id, "seq": seq}
-    events.publish(events.room_group(room_id), receipt)
+    receipt = frames.receipt(room_id=room_id, user_id=user.id, kind=kind, message_id=message_id, seq=seq)
+    events.publish(room_id, receipt)
     return receipt
 
 
@@ -292,14 +289,14 @@ def _publish_receipt(user, room_id: int, kind: str, message_id: int, seq: int) -
 def set_typing(user, room_id: int, is_typing: object, origin: str | None = None) -> None:
     if not isinstance(is_typing, bool):
         raise InvalidInput("is_typing must be true or false", field="is_typing")
-    frame = {"type": "typing", "room": room_id, "user_id": user.id, "username": user.username,
-             "is_typing": is_typing}
-    events.publish(events.room_group(room_id), frame, exclude=origin, droppable=True)
+    frame = frames.typing(room_id=room_id, user_id=user.id, username=user.username, is_typing=is_typing)
+    events.publish(room_id, frame, exclude=origin, droppable=True)
 
 
 def _publish_presence(user_id: int, username: str, status: str) -> None:
-    frame = {"type": "user_presence", "user_id": user_id, "username": username, "status": status}
-    events.publish_to_rooms(queries.room_ids_of_user(user_id), frame)
+    for room_id in queries.room_ids_of_user(user_id):
+        events.publish(room_id, frames.user_presence(user_id=user_id, username=username, status=status,
+                                                     room_id=room_id))
 
 
 def socket_opened(user, process_id: str) -> None:

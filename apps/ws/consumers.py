@@ -15,7 +15,7 @@ from django.conf import settings
 from apps.ws import db, process
 from apps.ws.limits import FRAME_COST, TokenBucket
 from apps.ws.receipts import ReceiptCoalescer
-from chat import actions, events, metrics, queries, tracing
+from chat import actions, events, frames, metrics, queries, tracing
 from chat.errors import ChatError, InvalidInput
 from chat.text import clean_id, clean_temp_id
 
@@ -23,10 +23,6 @@ log = logging.getLogger(__name__)
 
 NOT_AUTHENTICATED, FORBIDDEN, POLICY = 4001, 4003, 4008
 STALE_DROPPABLE_SECONDS = 1.0  # a typing event older than this is backlog: drop it first
-
-
-def encode(frame: dict) -> str:
-    return orjson.dumps(frame).decode()
 
 
 def _frame_bytes(raw: str | bytes) -> int:
@@ -93,11 +89,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.joined = True
         metrics.WS_CONNECTIONS.inc()
         process.register(self)
-        await self.send_frame({
-            "type": "connection_established", "user_id": self.user.id, "room_id": self.room_id,
-            "last_message_id": summary[0]["last_message_id"] if self.room_id is not None else None,
-            "rooms": [{"room": r["room"], "last_seq": r["last_seq"]} for r in summary],
-        })
+        await self.send_frame(frames.connection_established(
+            user_id=self.user.id, room_id=self.room_id,
+            last_message_id=summary[0]["last_message_id"] if self.room_id is not None else None,
+            rooms=[{"room": r["room"], "last_seq": r["last_seq"]} for r in summary]))
 
     def _open_session(self) -> list[dict]:
         """The socket's rooms, and the socket counted for presence: one trip to the thread pool
@@ -198,17 +193,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         started = time.perf_counter()
         room_id = self.frame_room(frame)
         temp_id = clean_temp_id(frame.get("temp_id"))
-        await self.send_frame({"type": "message_pending", "temp_id": temp_id, "status": "sending"})
+        await self.send_frame(frames.message_pending(temp_id))
         try:
             result = await db.call(actions.send_message, self.user, room_id, frame.get("content"), temp_id,
                                    frame.get("message_type", "text"), self.channel_name)
         except ChatError as exc:
-            return await self.send_frame({"type": "message_failed", "temp_id": temp_id, "error": exc.message,
-                                          "code": exc.code})
+            return await self.send_frame(frames.message_failed(temp_id=temp_id, error=exc.message, code=exc.code))
         except Exception:  # noqa: BLE001
             log.exception("send failed")
             return await self._send_outcome_unknown(room_id, temp_id)
-        await self.send_frame({"type": "message_confirmed", "temp_id": temp_id, "message": result.message})
+        await self.send_frame(frames.message_confirmed(temp_id, result.message))
         metrics.MESSAGE_SEND_SECONDS.observe(time.perf_counter() - started)
 
     async def _send_outcome_unknown(self, room_id: int, temp_id: str):
@@ -219,9 +213,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except Exception:  # noqa: BLE001
             stored = None
         if stored is not None:
-            return await self.send_frame({"type": "message_confirmed", "temp_id": temp_id, "message": stored})
-        await self.send_frame({"type": "message_failed", "temp_id": temp_id,
-                               "error": "not stored: the database is unavailable, retry", "code": "unavailable"})
+            return await self.send_frame(frames.message_confirmed(temp_id, stored))
+        await self.send_frame(frames.message_failed(
+            temp_id=temp_id, error="not stored: the database is unavailable, retry", code="unavailable"))
 
     async def on_message_edit(self, frame):
         await db.call(actions.edit_message, self.user, frame.get("message_id"), frame.get("content"))
@@ -263,7 +257,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         started = time.perf_counter()
         room_id = self.frame_room(frame)
         answer = await db.call(self._sync_answer, room_id, frame)
-        await self.send_frame({"type": "sync_response", **answer})
+        await self.send_frame(frames.sync_response(answer))
         metrics.SYNC_SECONDS.observe(time.perf_counter() - started)
         metrics.SYNC_MESSAGES.observe(len(answer["messages"]) + len(answer["updated"]))
         if answer["reset"]:
@@ -284,7 +278,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return queries.changes_since(self.user.id, room_id, last_seq=last_seq, since_change_seq=since)
 
     async def on_ping(self, frame):
-        await self.send_frame({"type": "pong"})
+        await self.send_frame(frames.pong())
 
     HANDLERS = {
         "message_send": on_message_send,
@@ -323,7 +317,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             metrics.MESSAGE_FANOUT_SECONDS.observe(max(0.0, time.time() - event.get("ts", time.time())))
 
     async def _room_added(self, event):
-        room_id = orjson.loads(event["frame"])["room"]["id"]
+        room_id = event["room"]
         if self.room_id is not None:
             return  # a one-room socket stays on its room
         self.rooms.add(room_id)
@@ -344,12 +338,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- helpers ----------------------------------------------------------------------------
 
     async def send_frame(self, frame: dict):
-        await self.send(text_data=encode(frame))
+        await self.send(text_data=events.encode(frame))
 
     async def send_error(self, message: str, code: str, temp_id: str | None = None, field: str | None = None):
-        frame = {"type": "error", "message": message, "code": code}
-        if temp_id is not None:
-            frame["temp_id"] = temp_id
-        if field is not None:
-            frame["field"] = field
-        await self.send_frame(frame)
+        await self.send_frame(frames.error(message, code, temp_id=temp_id, field=field))
