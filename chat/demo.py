@@ -46,6 +46,6 @@ def seed(message_count: int = 10_000) -> bool:
     # Everyone has seen the history but the last five messages: the room opens with some unread.
     newest = Message.objects.filter(room_id=room["id"]).order_by("-seq").values_list("id", flat=True)[:6]
     for user in users:
-        actions.mark_delivered(user, room["id"], newest[0])
-        actions.mark_read(user, room["id"], newest[5])
+        actions.mark(user, room_id=room["id"], message_id=newest[0], kind="delivered")
+        actions.mark(user, room_id=room["id"], message_id=newest[5], kind="read")
     return True

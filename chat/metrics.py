@@ -1,4 +1,4 @@
-"""Prometheus metrics. The names are a contract with the dashboards and alerts (DESIGN section 7)."""
+"""Prometheus metrics. The names are a contract with the dashboards and alerts (docs/operations.md)."""
 from prometheus_client import Counter, Gauge, Histogram
 
 _LATENCY = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)

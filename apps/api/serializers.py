@@ -1,4 +1,4 @@
-"""Request and response shapes for the OpenAPI schema (DESIGN section 4). Validation of meaning
+"""Request and response shapes for the OpenAPI schema (docs/api.md). Validation of meaning
 (lengths, NFC, membership) is the domain's; these describe the wire."""
 from rest_framework import serializers
 

@@ -1,4 +1,4 @@
-"""What a user does in the SPA, through the DESIGN section 8 test ids."""
+"""What a user does in the SPA, through its data-testid attributes."""
 from playwright.sync_api import Page, expect
 
 from chat.demo import DEMO_PASSWORD

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
-from rest_framework.authtoken.models import Token
+from accounts import tokens
 from chat import actions, events, frames
 from chat.redis_client import key, sync_client
 from tests.ws.client import orm
@@ -111,7 +111,7 @@ def _setup() -> dict:
     client = sync_client()
     for user in people.values():  # ids restart at 1: no presence left from an earlier test's user 1
         client.delete(key("presence", "user", user.id))
-    return {"users": people, "tokens": {name: Token.objects.create(user=u).key for name, u in people.items()}}
+    return {"users": people, "tokens": {name: tokens.issue_token(u) for name, u in people.items()}}
 
 
 def pick(found: list[dict], type_: str, **match) -> dict:
@@ -127,7 +127,7 @@ async def test_every_server_frame(ws):  # noqa: F811 - the ws fixture
     with events.capture() as published:
         room, _ = await orm(actions.create_room, nino, name="ოთახი · room", members=[giorgi.id])
         room_id = room["id"]
-        first = (await orm(actions.send_message, nino, room_id, "გამარჯობა", "t-1")).message
+        first = (await orm(actions.send_message, nino, room_id=room_id, content="გამარჯობა", temp_id="t-1")).message
 
         nino_all = await ws("/ws/chat/", token=world["tokens"]["nino"], name="nino all rooms")
         giorgi_room = await ws(f"/ws/chat/{room_id}/", token=world["tokens"]["giorgi"], name="giorgi one room")
@@ -137,8 +137,8 @@ async def test_every_server_frame(ws):  # noqa: F811 - the ws fixture
         second = (await giorgi_room.expect("message_confirmed", temp_id="t-2"))["message"]
         await nino_all.expect("message_new", message__temp_id="t-2")
 
-        await orm(actions.edit_message, nino, first["id"], "გამარჯობა!")
-        await orm(actions.set_reaction, giorgi, first["id"], "👍", present=True)
+        await orm(actions.edit_message, nino, message_id=first["id"], content="გამარჯობა!")
+        await orm(actions.set_reaction, giorgi, message_id=first["id"], emoji="👍", present=True)
         await giorgi_room.expect("message_updated", message__version=3)
 
         await giorgi_room.send(type="typing", is_typing=True)
@@ -157,9 +157,9 @@ async def test_every_server_frame(ws):  # noqa: F811 - the ws fixture
         await nino_all.expect("pong")
 
         tamar_all = await ws("/ws/chat/", token=world["tokens"]["tamar"], name="tamar all rooms")
-        await orm(actions.add_member, nino, room_id, tamar.id)
+        await orm(actions.add_member, nino, room_id=room_id, user_id=tamar.id)
         await tamar_all.expect("room_added")
-        await orm(actions.remove_member, nino, room_id, tamar.id)
+        await orm(actions.remove_member, nino, room_id=room_id, user_id=tamar.id)
         await tamar_all.expect("room_removed", user_id=tamar.id)
         await giorgi_room.disconnect()
         await nino_all.expect("user_presence", user_id=giorgi.id, status="offline")
