@@ -4,7 +4,7 @@ import pytest
 from django.test import override_settings
 
 from chat import actions, queries
-from chat.errors import NotFound
+from chat.errors import InvalidInput, NotFound
 from chat.models import Message
 
 pytestmark = pytest.mark.django_db
@@ -14,8 +14,8 @@ pytestmark = pytest.mark.django_db
 def room_with_history(make_user, make_room):
     alice, bob = make_user(), make_user()
     room = make_room(owner=alice, members=[bob])
-    sent = [actions.send_message(alice if i % 2 == 0 else bob, room_id=room["id"], content=f"ტექსტი {i}", temp_id=f"t{i}").message
-            for i in range(10)]
+    sent = [actions.send_message(alice if i % 2 == 0 else bob, room_id=room["id"], content=f"ტექსტი {i}",
+                                 temp_id=f"t{i}").message for i in range(10)]
     return alice, bob, room, sent
 
 
@@ -98,3 +98,19 @@ def test_non_member_cannot_sync(room_with_history, make_user):
     alice, bob, room, sent = room_with_history
     with pytest.raises(NotFound):
         queries.changes_since(make_user().id, room["id"], last_seq=0)
+
+
+def test_the_cursor_of_a_sync_request(room_with_history):
+    """changes_since_cursor takes a frame's raw values: last_seq, or else last_message_id, or the start."""
+    alice, bob, room, sent = room_with_history
+    by_seq = queries.changes_since_cursor(bob.id, room["id"], last_seq=6, since_change_seq=None)
+    assert [m["seq"] for m in by_seq["messages"]] == [7, 8, 9, 10]
+    by_id = queries.changes_since_cursor(bob.id, room["id"], last_message_id=str(sent[5]["id"]))
+    assert by_id == by_seq
+    assert len(queries.changes_since_cursor(bob.id, room["id"])["messages"]) == 10
+    for cursor, field in [({"last_seq": -1}, "last_seq"), ({"last_seq": True}, "last_seq"),
+                          ({"last_seq": "3"}, "last_seq"), ({"last_message_id": "x"}, "last_message_id"),
+                          ({"last_seq": 1, "since_change_seq": 1.5}, "since_change_seq")]:
+        with pytest.raises(InvalidInput) as info:
+            queries.changes_since_cursor(bob.id, room["id"], **cursor)
+        assert info.value.field == field, cursor
