@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from accounts import tokens
 from chat import actions
-from chat.demo import DEMO_PASSWORD
+from apps.ops.demo import DEMO_PASSWORD
 
 _names = itertools.count(1)
 

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from accounts import tokens
 from apps.api import serializers as s
-from chat import actions, queries, rum
+from chat import actions, queries
 from chat.errors import InvalidInput
 from chat.text import clean_id, refuse_lone_surrogates
 
@@ -173,17 +173,3 @@ class ReactionView(APIView):
     @extend_schema(responses={200: s.MessageSerializer, 409: s.ErrorSerializer, **ERRORS})
     def delete(self, request, message_id: int, emoji: str):
         return Response(actions.set_reaction(request.user, message_id=message_id, emoji=emoji, present=False))
-
-
-class RumView(APIView):
-    """Browser frame-rate and latency samples. Open to anonymous pages too (sendBeacon carries no
-    token); the serializer bounds every value and the batch size."""
-
-    permission_classes = [AllowAny]
-
-    @extend_schema(request=s.RumBeaconSerializer, responses={204: None, 400: s.ErrorSerializer})
-    def post(self, request):
-        beacon = s.RumBeaconSerializer(data=body(request))
-        beacon.is_valid(raise_exception=True)
-        rum.record(**beacon.validated_data)
-        return Response(status=status.HTTP_204_NO_CONTENT)
