@@ -165,7 +165,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if handler is None:
             return await self.send_error(f"unknown frame type {frame['type'][:40]!r}", "unknown_type")
         try:
-            refuse_lone_surrogates(frame)  # orjson refuses them already; the rule is the domain's, kept here too
+            refuse_lone_surrogates(frame)  # orjson refuses them too; both edges apply the rule
             await handler(self, frame)
         except ChatError as exc:
             await self.send_error(exc.message, exc.code, frame.get("temp_id") if isinstance(frame.get("temp_id"), str) else None, exc.field)
