@@ -1,16 +1,24 @@
 """Real-time events: what the domain publishes, once per event, after commit.
 
-A frame is encoded to JSON once, here; every ws process writes those same bytes to each of
-its sockets in the room (chat/broadcast.py has the wire format, apps/ws/hub.py the local
-fan-out). Delivery over Redis is best effort, but a ws process notices a missed room change by
-its `change` number and reads it back from PostgreSQL, so a failed publish is counted, not raised.
+Frames are built by chat.frames; this module routes them. A frame is encoded to JSON once, here;
+every ws process writes those same bytes to each of its sockets in the room (chat/broadcast.py
+has the wire format, apps/ws/hub.py the local fan-out). Delivery over Redis is best effort, but a
+ws process notices a missed room change by its `change` number and reads it back from
+PostgreSQL, so a failed publish is counted and retried, never raised.
 """
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import orjson
 from django.db import transaction
 
 from chat import broadcast, tracing
+
+room_group = broadcast.room_channel
+user_group = broadcast.user_channel
 
 
 def encode(frame: dict) -> bytes:
@@ -18,13 +26,50 @@ def encode(frame: dict) -> bytes:
     return orjson.dumps(frame)
 
 
-def _header(kind: str, **fields) -> dict:
-    return {"kind": kind, **{k: v for k, v in fields.items() if v is not None and v is not False}}
+# --- what was published, for tests that check every frame --------------------------------------
+
+@dataclass(frozen=True)
+class Published:
+    group: str  # the channel it went to
+    frame: dict  # decoded from the bytes that were published
+    event: dict  # the publication's header, with its `frame` bytes
 
 
-def _publish_on_commit(publication: broadcast.Publication) -> None:
+_recorders: list[list[Published]] = []
+_recorders_lock = threading.Lock()
+
+
+@contextmanager
+def capture() -> Iterator[list[Published]]:
+    """Record every publication (after its commit) while the block runs, from any thread.
+    Delivery is unchanged: this records the domain's real output (tests/chat/test_frames.py)."""
+    published: list[Published] = []
+    with _recorders_lock:
+        _recorders.append(published)
+    try:
+        yield published
+    finally:
+        with _recorders_lock:
+            _recorders.remove(published)
+
+
+def _record(publication: broadcast.Publication) -> None:
+    event = {**publication.header, "frame": publication.frame}
+    with _recorders_lock:
+        for published in _recorders:
+            published.append(Published(publication.channel, orjson.loads(publication.frame), event))
+
+
+# --- publishing ------------------------------------------------------------------------------
+
+def _publish_on_commit(channel: str, frame: dict, header: dict) -> None:
+    publication = broadcast.Publication(channel, {k: v for k, v in header.items() if v not in (None, False)},
+                                        encode(frame))
+
     def send():
         publication.header["ts"] = time.time()  # commit time: the start of chat_message_fanout_seconds
+        if _recorders:
+            _record(publication)
         with tracing.span("fanout publish", tracing.PRODUCER, {"chat.frame": publication.header["kind"]}):
             carrier = tracing.context_carrier()
             if carrier:  # only while tracing: every ws process continues the trace from here
@@ -34,23 +79,20 @@ def _publish_on_commit(publication: broadcast.Publication) -> None:
     transaction.on_commit(send)
 
 
-def publish_to_room(room_id: int, frame: dict, *, seq: int | None = None, change: int | None = None,
-                    exclude: str | None = None, droppable: bool = False, only_user: int | None = None) -> None:
-    """A frame for every socket in a room (but `exclude`), once the transaction commits.
-    `change` is the room change number PostgreSQL recorded for it (message_new, message_updated):
-    ws processes use it to notice and repair what they missed. `only_user`: a frame only that
-    user's sockets act on (room_removed: the leaver's sockets are in the room's feed)."""
-    header = _header(frame["type"], room=room_id, seq=seq, change=change, exclude=exclude, droppable=droppable,
-                     only_user=only_user)
-    _publish_on_commit(broadcast.Publication(broadcast.room_channel(room_id), header, encode(frame)))
+def publish(room_id: int, frame: dict, *, seq: int | None = None, change: int | None = None,
+            user_id: int | None = None, exclude: str | None = None, droppable: bool = False) -> None:
+    """A frame for every socket in a room, once the current transaction commits (at once in
+    autocommit). `change`: the room change number PostgreSQL recorded for it (message_new,
+    message_updated), by which ws processes notice and repair what they missed; `seq`: the
+    message's seq (message_new). `user_id`: only that user's sockets act on it (room_removed).
+    `exclude`: the socket that must not get it (the sending socket). `droppable`: typing and
+    presence, the first to go under backpressure."""
+    _publish_on_commit(room_group(room_id), frame, {
+        "kind": frame["type"], "room": room_id, "seq": seq, "change": change, "only_user": user_id,
+        "exclude": exclude, "droppable": droppable})
 
 
-def publish_to_user(user_id: int, frame: dict, *, room: int | None = None) -> None:
-    """A frame for every all-rooms socket of one user (room_added)."""
-    header = _header(frame["type"], user=user_id, room=room)
-    _publish_on_commit(broadcast.Publication(broadcast.user_channel(user_id), header, encode(frame)))
-
-
-def publish_to_rooms(room_ids, frame: dict, *, droppable: bool = False) -> None:
-    for room_id in room_ids:
-        publish_to_room(room_id, {**frame, "room": room_id}, droppable=droppable)
+def publish_to_user(user_id: int, frame: dict, *, room_id: int) -> None:
+    """A frame about a room for one user's all-rooms sockets (room_added: they do not follow the
+    room yet), once the current transaction commits."""
+    _publish_on_commit(user_group(user_id), frame, {"kind": frame["type"], "room": room_id, "user": user_id})

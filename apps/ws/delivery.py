@@ -1,7 +1,7 @@
 """One publication as this process delivers it: read once, written to every local socket."""
 from dataclasses import dataclass
 
-from chat import events
+from chat import events, frames
 
 
 @dataclass(slots=True)
@@ -31,7 +31,8 @@ class Delivery:
     def repaired(cls, kind: str, message: dict) -> "Delivery":
         """A message read back from PostgreSQL (a publication this process missed)."""
         new = kind == "message_new"
-        return cls(kind=kind, frame=events.encode({"type": kind, "message": message}), room=message["room"],
+        frame = frames.message_new(message) if new else frames.message_updated(message)
+        return cls(kind=kind, frame=events.encode(frame), room=message["room"],
                    seq=message["seq"] if new else None, sender=message["user"]["id"] if new else None,
                    temp_id=message["temp_id"] if new else None)
 

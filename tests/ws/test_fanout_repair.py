@@ -44,7 +44,7 @@ async def test_a_missed_edit_is_repaired_as_an_update(ws, world):
 
     def edit_unpublished():
         with transaction.atomic():
-            actions.edit_message(world.alice, message["id"], "final")
+            actions.edit_message(world.alice, message_id=message["id"], content="final")
             connection.run_on_commit = []  # drop the publication, as a Redis outage would
 
     await orm(edit_unpublished)
