@@ -177,6 +177,8 @@ class Hub:
             if feed.room_id not in self.rooms:
                 return  # the last socket left meanwhile
             self._deliver_repaired(feed, changes)
+            log.info("room %s repaired from PostgreSQL: %d new, %d changed, up to change %s", feed.room_id,
+                     len(changes["new"]), len(changes["updated"]), changes["position"])
             feed.backlog = self._apply_held(feed, sorted(feed.backlog, key=lambda d: d.change))
             if not feed.backlog:
                 feed.backlog = None
@@ -321,7 +323,9 @@ class RedisSource:
         # Published from here on, joins subscribe on this connection themselves; the channels
         # of every socket already here are subscribed at once.
         self.pubsub = pubsub
-        await pubsub.subscribe(self.probe_channel, *self.hub.channels())
+        channels = self.hub.channels()
+        await pubsub.subscribe(self.probe_channel, *channels)
+        log.info("fan-out subscribed to %d channels", len(channels))
         idle_since = time.monotonic()
         self.probe_sent = None
         while True:
