@@ -26,6 +26,8 @@ class Member:
         self.conflicts: list = []
         self.live_duplicates: list = []
         self.live_at: dict[int, float] = {}  # seq -> when a message_new brought it
+        self.via_sync: set[int] = set()  # seqs this client only learned by asking sync_request
+        self.resyncs: list[dict] = []  # resync frames: the server could not deliver live
         self.confirmed: dict[str, dict] = {}
         self.confirmed_at: dict[str, float] = {}
         self.attempted: set[str] = set()
@@ -100,6 +102,8 @@ class Member:
             self._record(frame["message"])
         elif kind == "sync_response":
             for message in frame["messages"]:
+                if message["seq"] not in self.received:
+                    self.via_sync.add(message["seq"])
                 self._record(message)
             if frame["reset"]:
                 self.conflicts.append(("reset", frame))
@@ -107,6 +111,10 @@ class Member:
                 self._more = True
             else:
                 self.synced.set()
+        elif kind == "resync":
+            self.resyncs.append(frame)
+            self.synced.clear()
+            self._more = True  # sync at once, as the web app does
         elif kind in ("message_confirmed", "message_failed"):
             fut = self.pending.get(frame["temp_id"])
             if kind == "message_confirmed":
