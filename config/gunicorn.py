@@ -1,4 +1,4 @@
-"""gunicorn settings of the api (`gunicorn -c config/gunicorn.py ...`): prometheus-client's
+"""gunicorn settings of the api (`gunicorn -c python:config.gunicorn ...`): prometheus-client's
 multiprocess mode, so `/metrics` on any worker reports the sum of all of them.
 
 Every worker writes its metrics to files in PROMETHEUS_MULTIPROC_DIR. The directory is emptied at

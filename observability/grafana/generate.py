@@ -196,6 +196,9 @@ def workers() -> dashboard.Dashboard:
         ("Web Push (budget: commit -> push p99 <= 1 s)", [
             graph("Push requests per second by result", "reqps", [rate_by("chat_push_requests_total", "result")]),
             graph("Commit -> push request", "s", quantiles("chat_push_notify_seconds", SEL), exemplars=True),
+            graph("Notifications that could not be queued by pod", "short", [(
+                f"sum by (pod) (increase(chat_push_enqueue_errors_total{{{SEL}}}[{RATE}]))", "{{pod}}")],
+                "The broker refused them: pushes lost, messages not."),
         ]),
     ])
 

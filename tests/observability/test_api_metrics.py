@@ -60,7 +60,7 @@ def api(tmp_path):
     port = free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.dev", "DEBUG": "false",
            "PROMETHEUS_MULTIPROC_DIR": str(directory), "GIT_COMMIT": "0123456789abcdef"}
-    args = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "--bind", f"127.0.0.1:{port}",
+    args = [sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn", "--bind", f"127.0.0.1:{port}",
             "--workers", "2", "--worker-class", "uvicorn_worker.UvicornWorker", "config.asgi:application"]
     server = Process(args, port, env, log_name="gunicorn").wait_ready(60)
     try:
