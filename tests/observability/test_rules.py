@@ -43,9 +43,8 @@ def test_rule_unit_tests_pass(promtool, unit_test):
 
 
 def test_every_rule_file_has_its_unit_tests():
-    for path in RULES:
-        tested = {f for t in UNIT_TESTS for f in yaml.safe_load(t.read_text())["rule_files"]}
-        assert f"../rules/{path.name}" in tested, path.name
+    tested = {f for t in UNIT_TESTS for f in yaml.safe_load(t.read_text())["rule_files"]}
+    assert tested == {f"../rules/{path.name}" for path in RULES}
 
 
 def test_every_alert_is_tested_firing_and_not_firing():

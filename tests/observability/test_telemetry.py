@@ -77,3 +77,15 @@ def test_latency_observed_inside_a_trace_carries_its_trace_id(span_exporter):
     exemplars = [s.exemplar for f in families if f.name == "chat_message_send_seconds" for s in f.samples
                  if s.exemplar is not None]
     assert trace_id in [e.labels["trace_id"] for e in exemplars]
+
+
+def test_metric_labels_are_bounded():
+    """No user, room, message or connection ids: only labels with a small fixed set of values."""
+    from prometheus_client.metrics import MetricWrapperBase
+
+    from tests.observability.test_rules import BOUNDED_LABELS
+
+    declared = [m for module in (metrics, telemetry) for m in vars(module).values() if isinstance(m, MetricWrapperBase)]
+    assert len(declared) > 15
+    for metric in declared:
+        assert set(metric._labelnames) <= BOUNDED_LABELS | {"version", "commit"}, metric._name
