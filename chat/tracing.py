@@ -39,6 +39,7 @@ def _install_provider(default_service_name: str, exporter) -> None:
     global _provider_installed
     if _provider_installed:
         return
+    # Here, not at the top: the SDK and the exporter are loaded only by processes that trace.
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
