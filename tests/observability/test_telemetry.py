@@ -85,7 +85,10 @@ def test_metric_labels_are_bounded():
 
     from tests.observability.test_rules import BOUNDED_LABELS
 
-    declared = [m for module in (metrics, telemetry) for m in vars(module).values() if isinstance(m, MetricWrapperBase)]
+    from apps.ops import rum
+
+    declared = [m for module in (metrics, telemetry, rum) for m in vars(module).values()
+                if isinstance(m, MetricWrapperBase)]
     assert len(declared) > 15
     for metric in declared:
         assert set(metric._labelnames) <= BOUNDED_LABELS | {"version", "commit"}, metric._name
