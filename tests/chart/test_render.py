@@ -9,7 +9,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
-from tests.chart.conftest import ALL_APIS, CHART, CI_VALUES, KUBE_VERSION, helm, render
+from tests.chart.conftest import ALL_APIS, CHART, CI_VALUES, KUBE_VERSION, ROOT, helm, render
 
 SCHEMAS = Path(__file__).parent / "schemas"
 # Kinds the chart may render from CRDs, each checked against its vendored schema.
@@ -19,6 +19,8 @@ CRD_KINDS = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "monitoring.coreos.com/servicemonitor_v1.json",
     ("monitoring.coreos.com/v1", "PodMonitor"): "monitoring.coreos.com/podmonitor_v1.json",
     ("monitoring.coreos.com/v1", "PrometheusRule"): "monitoring.coreos.com/prometheusrule_v1.json",
+    ("gateway.networking.k8s.io/v1", "Gateway"): "gateway.networking.k8s.io/gateway_v1.json",
+    ("gateway.networking.k8s.io/v1", "GatewayClass"): "gateway.networking.k8s.io/gatewayclass_v1.json",
 }
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
@@ -134,3 +136,28 @@ def test_helm_package_carries_the_observability_files(tmp_path):
     for path in repo.rglob("*"):
         if path.is_file():
             assert f"chat/files/observability/{path.relative_to(repo)}" in names
+
+
+def test_the_kind_load_test_manifests_and_values_validate():
+    """k8s/: the dependencies, the Gateway and the Locust Job; and the chart with kind's values."""
+    import yaml
+
+    manifests = [*sorted((ROOT / "k8s" / "deps").glob("*.yaml")), ROOT / "k8s" / "gateway.yaml", ROOT / "k8s" / "locust-job.yaml"]
+    kinds = []
+    for path in manifests:
+        for obj in yaml.safe_load_all(path.read_text()):
+            if obj:
+                validate(obj)
+                kinds.append(obj["kind"])
+    assert {"StatefulSet", "Service", "Gateway", "GatewayClass", "Job"} <= set(kinds)
+    kind_values = str(ROOT / "k8s" / "kind-values.yaml")
+    lint = helm("lint", "--strict", "--kube-version", KUBE_VERSION, str(CHART), "-f", kind_values)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    objects = render(kind_values, ("keda.sh/v1alpha1", "gateway.networking.k8s.io/v1"))
+    for obj in objects:
+        validate(obj)
+    route = next(o for o in objects if o["kind"] == "HTTPRoute")
+    gateway = next(o for o in yaml.safe_load_all((ROOT / "k8s" / "gateway.yaml").read_text()) if o["kind"] == "Gateway")
+    assert route["spec"]["parentRefs"] == [{"name": gateway["metadata"]["name"]}]
+    sentinels = next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "chat-config")["data"]["REDIS_SENTINELS"]
+    assert sentinels == ",".join(f"redis-sentinel-{i}.redis-sentinel:26379" for i in range(3))
