@@ -33,6 +33,14 @@ def test_ws_grace_period_covers_prestop_and_drain(values):
     assert ws["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
 
 
+def test_api_pods_leave_the_endpoints_before_they_stop():
+    api = deployments()["chat-api"]
+    pre_stop = int(container(api)["lifecycle"]["preStop"]["exec"]["command"][1])
+    assert 0 < pre_stop < api["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    long_wait = deployments(extra=("--set", "api.preStopSeconds=40"))["chat-api"]
+    assert long_wait["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 50
+
+
 # --- autoscaling ----------------------------------------------------------------------------
 
 def test_without_keda_every_component_has_a_cpu_hpa_and_ws_scales_down_slowly():
@@ -75,7 +83,7 @@ def test_with_keda_scaledobjects_replace_the_hpas():
     assert "fallback" not in api  # KEDA refuses a fallback with CPU triggers
 
     worker = scaled["chat-worker"]["spec"]
-    assert [t["metadata"]["listName"] for t in worker["triggers"]] == ["celery", "chat.notifications"]
+    assert [t["metadata"]["listName"] for t in worker["triggers"]] == ["chat.default", "chat.notifications"]
     for trigger in worker["triggers"]:
         assert trigger["type"] == "redis-sentinel"
         assert trigger["metadata"]["addresses"] == "sentinel-a:26379,sentinel-b:26379,sentinel-c:26379"
@@ -182,7 +190,7 @@ def test_every_component_has_a_pdb_spread_and_a_network_policy():
     assert pdbs["chat-api"]["spec"]["minAvailable"] == 1
     policies = by_kind(objects, "NetworkPolicy")
     assert set(policies) == {"chat-api", "chat-ws", "chat-worker"}
-    assert policies["chat-worker"]["spec"]["ingress"] == []
+    assert policies["chat-worker"]["spec"]["ingress"] == [{"ports": [{"port": "metrics", "protocol": "TCP"}]}]
     assert policies["chat-ws"]["spec"]["ingress"][0]["ports"] == [{"port": "http", "protocol": "TCP"}]
     egress_ports = {p["port"] for rule in policies["chat-ws"]["spec"]["egress"] for p in rule["ports"]}
     assert {53, 5432, 6379, 26379, 443} <= egress_ports
@@ -219,7 +227,8 @@ def test_configmap_and_secret_carry_the_production_settings():
     assert config["REDIS_MASTER_NAME"] == "chat-master"
     assert "REDIS_URL" not in config
     secret = by_kind(objects, "Secret")["chat-secret"]["data"]
-    assert set(secret) == {"SECRET_KEY", "DATABASE_URL", "REDIS_PASSWORD"}
+    assert set(secret) == {"SECRET_KEY", "DATABASE_URL", "VAPID_PRIVATE_KEY", "REDIS_PASSWORD"}
+    assert config["CHAT_WORKER_METRICS_PORT"] == "9808"
     external = render("external-values.yaml")
     assert by_kind(external, "Secret") == {}
     config = by_kind(external, "ConfigMap")["chat-external-config"]["data"]
@@ -285,11 +294,19 @@ def test_monitors_only_with_the_prometheus_operator():
     assert by_kind(render("keda-prometheus-values.yaml"), "ServiceMonitor") == {}
     objects = render("keda-prometheus-values.yaml", ALL_APIS)
     monitors = by_kind(objects, "ServiceMonitor")
-    assert set(monitors) == {"chat-api", "chat-ws"}
-    for monitor in monitors.values():
+    assert set(monitors) == {"chat-api", "chat-ws", "chat-worker"}
+    services = by_kind(objects, "Service")
+    for name, monitor in monitors.items():
         (endpoint,) = monitor["spec"]["endpoints"]
-        assert endpoint["path"] == "/metrics" and endpoint["port"] == "http"
+        assert endpoint["path"] == "/metrics"
         assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+        # the port it names is a port of a Service it selects
+        selected = [s for s in services.values()
+                    if monitor["spec"]["selector"]["matchLabels"].items() <= s["metadata"]["labels"].items()]
+        assert [p["name"] for s in selected for p in s["spec"]["ports"]] == [endpoint["port"]], name
+    assert monitors["chat-worker"]["spec"]["endpoints"][0]["port"] == "metrics"
     pod_monitors = by_kind(render("ingress-values.yaml", ALL_APIS), "PodMonitor")
-    assert set(pod_monitors) == {"chat-api", "chat-ws"}
+    assert set(pod_monitors) == {"chat-api", "chat-ws", "chat-worker"}
     assert pod_monitors["chat-ws"]["spec"]["podMetricsEndpoints"][0]["path"] == "/metrics"
+    worker = container(by_kind(render("ingress-values.yaml"), "Deployment")["chat-worker"])
+    assert worker["ports"] == [{"name": "metrics", "containerPort": 9808, "protocol": "TCP"}]

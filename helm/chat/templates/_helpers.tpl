@@ -73,6 +73,10 @@ ACCESS_LOG_LEVEL: {{ .Values.config.accessLogLevel | quote }}
 {{- with .Values.config.otlpEndpoint }}
 OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
 {{- end }}
+{{- with .Values.config.vapidSubject }}
+VAPID_SUBJECT: {{ . | quote }}
+{{- end }}
+CHAT_WORKER_METRICS_PORT: {{ .Values.worker.metricsPort | quote }}
 {{- range $name, $value := .Values.config.extraEnv }}
 {{ $name }}: {{ $value | toString | quote }}
 {{- end }}
@@ -82,6 +86,7 @@ OTEL_EXPORTER_OTLP_ENDPOINT: {{ . | quote }}
 {{- define "chat.secretData" -}}
 SECRET_KEY: {{ required "secrets.secretKey is required (or secrets.existingSecret)" .Values.secrets.secretKey | b64enc | quote }}
 DATABASE_URL: {{ required "secrets.databaseUrl is required (or secrets.existingSecret)" .Values.secrets.databaseUrl | b64enc | quote }}
+VAPID_PRIVATE_KEY: {{ required "secrets.vapidPrivateKey is required (or secrets.existingSecret)" .Values.secrets.vapidPrivateKey | b64enc | quote }}
 {{- with .Values.secrets.redisPassword }}
 REDIS_PASSWORD: {{ . | b64enc | quote }}
 {{- end }}
