@@ -108,6 +108,22 @@ rules = thresholds.parse_thresholds("message_send -> confirmed:99:400;sync after
 stats.log_request("WS", "seq gap", 2000, 0)
 stats.log_error("WS", "seq gap", "SeqGap('room 1')")
 print(json.dumps(thresholds.misses(stats, 0.001, ["seq gap", "seq duplicate"], rules)))
+
+class Environment:  # what Locust hands its quitting listeners
+    process_exit_code = None
+    def __init__(self, stats):
+        self.stats = stats
+
+import os
+os.environ.update(LOCUST_MAX_FAIL_RATIO="0.5", LOCUST_ZERO_FAILURES="seq duplicate",
+                  LOCUST_THRESHOLDS="message_send -> confirmed:99:600")
+env = Environment(stats)
+thresholds._enforce(env)
+codes = [env.process_exit_code]
+os.environ["LOCUST_ZERO_FAILURES"] = "seq gap"
+thresholds._enforce(env)
+codes.append(env.process_exit_code)
+print(json.dumps(codes))
 """
 
 
@@ -115,7 +131,8 @@ def test_locust_thresholds_pass_and_fail_on_real_locust_stats():
     # A subprocess: importing locust monkey-patches the whole interpreter (gevent).
     result = subprocess.run([sys.executable, "-c", THRESHOLDS_CHECK], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    met, missed = (json.loads(line) for line in result.stdout.strip().splitlines()[-2:])
+    met, missed, codes = (json.loads(line) for line in result.stdout.strip().splitlines()[-3:])
+    assert codes == [0, 1]  # met despite one error (Locust alone would exit 1), then missed
     assert met == []
     assert missed[0].startswith("failure ratio ")
     assert missed[1] == "seq gap: 1 failures, none allowed"
