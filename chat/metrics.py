@@ -1,4 +1,4 @@
-"""Prometheus metrics. The names are a contract with the dashboards and alerts (DESIGN section 7)."""
+"""Prometheus metrics. The names are a contract with the dashboards and alerts (docs/operations.md)."""
 from prometheus_client import Counter, Gauge, Histogram
 
 _LATENCY = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -19,12 +19,5 @@ CHANNEL_LAYER_ERRORS = Counter(
 WS_FRAMES_DROPPED = Counter(
     "chat_ws_frames_dropped_total", "Frames not delivered on purpose (stale typing, backpressure)", ["kind"])
 WS_RATE_LIMITED = Counter("chat_ws_rate_limited_total", "Frames refused by the per-connection rate limit")
-CLIENT_FRAME_RATE = Histogram(
-    "chat_client_frame_rate", "Browser frames per second while the message list scrolls (RUM)",
-    buckets=(10, 20, 30, 40, 50, 55, 58, 60, 90, 120, 144))
-CLIENT_LONG_FRAMES = Counter("chat_client_long_frames_total", "Browser frames longer than 50 ms (RUM)")
-CLIENT_SEND_VISIBLE_SECONDS = Histogram(
-    "chat_client_send_visible_seconds", "Browser: Enter -> own message visible (RUM)",
-    buckets=(0.004, 0.008, 0.016, 0.033, 0.05, 0.1, 0.25, 0.5, 1))
 HTTP_REQUEST_SECONDS = Histogram(
     "chat_http_request_seconds", "HTTP request latency by route", ["route", "method", "status"], buckets=_LATENCY)

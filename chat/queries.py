@@ -1,15 +1,15 @@
 """All reads. Each function answers one question of an edge, in a constant number of queries."""
-from datetime import timedelta
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from django.db import connection
+from django.db.models import Q
 
 from chat import presence
 from chat.errors import InvalidInput, NotFound
+from chat.frames import SyncChanges
 from chat.models import Membership, Message, Room
-from chat.payloads import iso, message_by_id, messages_from_queryset
+from chat.payloads import MessagePayload, RoomPayload, iso, message_by_id, messages_from_queryset
+from chat.text import clean_id, clean_seq
 
 User = get_user_model()
 
@@ -40,8 +40,6 @@ _ROOM_FOR_SOCKET = (
 def rooms_for_socket(user_id: int, room_id: int | None = None) -> list[dict]:
     """What a new socket needs, in one query: [{room, last_seq}] of the user's rooms (or of the one
     room, with the id of its newest message). Empty when the user is not a member of `room_id`."""
-    from django.db import connection
-
     with connection.cursor() as cursor:
         if room_id is None:
             cursor.execute(_ROOMS_FOR_SOCKET, [user_id])
@@ -50,22 +48,7 @@ def rooms_for_socket(user_id: int, room_id: int | None = None) -> list[dict]:
         return [{"room": r, "last_seq": s, "last_message_id": m} for r, s, m in cursor.fetchall()]
 
 
-# --- users and tokens ------------------------------------------------------------------------
-
-def user_for_token(key: str):
-    """The active user a token belongs to, or None when missing, unknown or expired."""
-    if not key or len(key) > 64 or "\x00" in key:
-        return None
-    # Only what a socket or request needs: run on every connect, and the user's other columns
-    # (timestamps to parse, the password hash) cost more than the lookup itself.
-    token = (Token.objects.select_related("user").only("key", "created", "user__id", "user__username",
-                                                         "user__is_active").filter(key=key).first())
-    if token is None or not token.user.is_active:
-        return None
-    if token.created < timezone.now() - timedelta(seconds=settings.CHAT_TOKEN_TTL_SECONDS):
-        return None
-    return token.user
-
+# --- users ---------------------------------------------------------------------------------
 
 def search_users(query: str, limit: int = 20) -> list[dict]:
     users = User.objects.filter(is_active=True)
@@ -101,7 +84,7 @@ def _page(room_id: int, *, seq_lt=None, seq_gt=None, newest_first: bool, limit: 
 
 
 def history_page(user_id: int, room_id: int, *, limit: int, before=None, after=None, around=None) -> dict:
-    """A page of history, always chronological (DESIGN section 4)."""
+    """A page of history, always chronological (docs/api.md)."""
     membership(user_id, room_id)
     if before is not None:
         messages, has_more = _page(room_id, seq_lt=_seq_of(room_id, before, "before"), newest_first=True, limit=limit)
@@ -130,7 +113,20 @@ def _around_page(room_id: int, around: int, limit: int) -> dict:
     }
 
 
-def message_by_temp_id(room_id: int, sender_id: int, temp_id: str) -> dict | None:
+def visible_message(user_id: int, message_id: int, *, room_id: int | None = None) -> Message:
+    """The message, if it is in a room the user is a member of (and in `room_id`, when given);
+    NotFound otherwise: a non-member cannot tell a message exists."""
+    found = Message.objects.filter(id=message_id, room__memberships__user_id=user_id)
+    if room_id is not None:
+        found = found.filter(room_id=room_id)
+    message = found.first()
+    if message is None:
+        raise NotFound("message not found" if room_id is None else "message not found in this room",
+                       field="message_id")
+    return message
+
+
+def message_by_temp_id(room_id: int, sender_id: int, temp_id: str) -> MessagePayload | None:
     """The message a sender stored under a temp_id (a retried or unknown-outcome send)."""
     found = (Message.objects.filter(room_id=room_id, sender_id=sender_id, temp_id=temp_id)
              .values_list("id", flat=True).first())
@@ -143,8 +139,22 @@ def last_seq_for_message(room_id: int, message_id: int) -> int:
     return _seq_of(room_id, message_id, "last_message_id")
 
 
+def changes_since_cursor(user_id: int, room_id: int, *, last_seq: object = None, last_message_id: object = None,
+                         since_change_seq: object = None) -> SyncChanges:
+    """A sync_request's answer from its raw cursor: `last_seq`, or else `last_message_id` (or from
+    the start), and optionally `since_change_seq`; InvalidInput names a bad one."""
+    if last_seq is not None:
+        seq = clean_seq(last_seq, "last_seq")
+    elif last_message_id is not None:
+        seq = last_seq_for_message(room_id, clean_id(last_message_id, "last_message_id"))
+    else:
+        seq = 0
+    since = None if since_change_seq is None else clean_seq(since_change_seq, "since_change_seq")
+    return changes_since(user_id, room_id, last_seq=seq, since_change_seq=since)
+
+
 def changes_since(user_id: int, room_id: int, *, last_seq: int, since_change_seq: int | None = None,
-                  page_size: int | None = None, reset_after: int | None = None) -> dict:
+                  page_size: int | None = None, reset_after: int | None = None) -> SyncChanges:
     """Every message after `last_seq` (paged) and every change to older ones since the client's
     view (`since_change_seq`, or else since the client's last message was created)."""
     membership(user_id, room_id)
@@ -186,9 +196,7 @@ def _members_by_room(room_ids: list[int]) -> dict[int, list[dict]]:
     return members
 
 
-def _last_messages(rooms: list[tuple[int, int]]) -> dict[int, dict]:
-    from django.db.models import Q
-
+def _last_messages(rooms: list[tuple[int, int]]) -> dict[int, MessagePayload]:
     wanted = Q(pk__in=[])
     for room_id, last_seq in rooms:
         if last_seq:
@@ -196,7 +204,7 @@ def _last_messages(rooms: list[tuple[int, int]]) -> dict[int, dict]:
     return {m["room"]: m for m in messages_from_queryset(Message.objects.filter(wanted).select_related("sender"))}
 
 
-def rooms_of_user(user_id: int, room_id: int | None = None) -> list[dict]:
+def rooms_of_user(user_id: int, room_id: int | None = None) -> list[RoomPayload]:
     """The user's rooms, newest activity first, with members, last message and unread count."""
     own = Membership.objects.filter(user_id=user_id).select_related("room")
     if room_id is not None:
@@ -210,14 +218,14 @@ def rooms_of_user(user_id: int, room_id: int | None = None) -> list[dict]:
     return rooms
 
 
-def room_detail(user_id: int, room_id: int) -> dict:
+def room_detail(user_id: int, room_id: int) -> RoomPayload:
     rooms = rooms_of_user(user_id, room_id=room_id)
     if not rooms:
         raise NotFound("room not found", field="room")
     return rooms[0]
 
 
-def _room_payload(own: Membership, members: list[dict], last_message: dict | None) -> dict:
+def _room_payload(own: Membership, members: list[dict], last_message: MessagePayload | None) -> RoomPayload:
     room = own.room
     return {
         "id": room.id,

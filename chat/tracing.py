@@ -19,6 +19,7 @@ def configure(default_service_name: str) -> bool:
     """Install the exporting tracer provider once per process, when an endpoint is configured."""
     if not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         return False
+    # Here, not at the top: the SDK and the exporter are loaded only by processes that export.
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider

@@ -5,8 +5,9 @@ import itertools
 import pytest
 from rest_framework.test import APIClient
 
+from accounts import tokens
 from chat import actions
-from chat.demo import DEMO_PASSWORD
+from apps.ops.demo import DEMO_PASSWORD
 
 _names = itertools.count(1)
 
@@ -33,10 +34,7 @@ def api_client():
     def client_for(user=None) -> APIClient:
         client = APIClient()
         if user is not None:
-            from rest_framework.authtoken.models import Token
-
-            token, _ = Token.objects.get_or_create(user=user)
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            client.credentials(HTTP_AUTHORIZATION=f"Token {tokens.issue_token(user)}")
         return client
     return client_for
 

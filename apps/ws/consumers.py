@@ -15,18 +15,14 @@ from django.conf import settings
 from apps.ws import db, process
 from apps.ws.limits import FRAME_COST, TokenBucket
 from apps.ws.receipts import ReceiptCoalescer
-from chat import actions, events, metrics, queries, tracing
+from chat import actions, events, frames, metrics, queries, tracing
 from chat.errors import ChatError, InvalidInput
-from chat.text import clean_id, clean_temp_id
+from chat.text import clean_id, clean_temp_id, refuse_lone_surrogates
 
 log = logging.getLogger(__name__)
 
 NOT_AUTHENTICATED, FORBIDDEN, POLICY = 4001, 4003, 4008
 STALE_DROPPABLE_SECONDS = 1.0  # a typing event older than this is backlog: drop it first
-
-
-def encode(frame: dict) -> str:
-    return orjson.dumps(frame).decode()
 
 
 def _frame_bytes(raw: str | bytes) -> int:
@@ -93,11 +89,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.joined = True
         metrics.WS_CONNECTIONS.inc()
         process.register(self)
-        await self.send_frame({
-            "type": "connection_established", "user_id": self.user.id, "room_id": self.room_id,
-            "last_message_id": summary[0]["last_message_id"] if self.room_id is not None else None,
-            "rooms": [{"room": r["room"], "last_seq": r["last_seq"]} for r in summary],
-        })
+        await self.send_frame(frames.connection_established(
+            user_id=self.user.id, room_id=self.room_id,
+            last_message_id=summary[0]["last_message_id"] if self.room_id is not None else None,
+            rooms=[{"room": r["room"], "last_seq": r["last_seq"]} for r in summary]))
 
     def _open_session(self) -> list[dict]:
         """The socket's rooms, and the socket counted for presence: one trip to the thread pool
@@ -170,6 +165,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if handler is None:
             return await self.send_error(f"unknown frame type {frame['type'][:40]!r}", "unknown_type")
         try:
+            refuse_lone_surrogates(frame)  # orjson refuses them too; both edges apply the rule
             await handler(self, frame)
         except ChatError as exc:
             await self.send_error(exc.message, exc.code, frame.get("temp_id") if isinstance(frame.get("temp_id"), str) else None, exc.field)
@@ -198,17 +194,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         started = time.perf_counter()
         room_id = self.frame_room(frame)
         temp_id = clean_temp_id(frame.get("temp_id"))
-        await self.send_frame({"type": "message_pending", "temp_id": temp_id, "status": "sending"})
+        await self.send_frame(frames.message_pending(temp_id))
         try:
-            result = await db.call(actions.send_message, self.user, room_id, frame.get("content"), temp_id,
-                                   frame.get("message_type", "text"), self.channel_name)
+            result = await db.call(actions.send_message, self.user, room_id=room_id, content=frame.get("content"),
+                                   temp_id=temp_id, message_type=frame.get("message_type", "text"),
+                                   origin=self.channel_name)
         except ChatError as exc:
-            return await self.send_frame({"type": "message_failed", "temp_id": temp_id, "error": exc.message,
-                                          "code": exc.code})
+            return await self.send_frame(frames.message_failed(temp_id=temp_id, error=exc.message, code=exc.code))
         except Exception:  # noqa: BLE001
             log.exception("send failed")
             return await self._send_outcome_unknown(room_id, temp_id)
-        await self.send_frame({"type": "message_confirmed", "temp_id": temp_id, "message": result.message})
+        await self.send_frame(frames.message_confirmed(temp_id, result.message))
         metrics.MESSAGE_SEND_SECONDS.observe(time.perf_counter() - started)
 
     async def _send_outcome_unknown(self, room_id: int, temp_id: str):
@@ -219,12 +215,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except Exception:  # noqa: BLE001
             stored = None
         if stored is not None:
-            return await self.send_frame({"type": "message_confirmed", "temp_id": temp_id, "message": stored})
-        await self.send_frame({"type": "message_failed", "temp_id": temp_id,
-                               "error": "not stored: the database is unavailable, retry", "code": "unavailable"})
+            return await self.send_frame(frames.message_confirmed(temp_id, stored))
+        await self.send_frame(frames.message_failed(
+            temp_id=temp_id, error="not stored: the database is unavailable, retry", code="unavailable"))
 
     async def on_message_edit(self, frame):
-        await db.call(actions.edit_message, self.user, frame.get("message_id"), frame.get("content"))
+        await db.call(actions.edit_message, self.user, message_id=frame.get("message_id"), content=frame.get("content"))
 
     async def on_message_delete(self, frame):
         await db.call(actions.delete_message, self.user, frame.get("message_id"))
@@ -233,7 +229,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         action = frame.get("action", "add")
         if action not in ("add", "remove"):
             raise InvalidInput("action is 'add' or 'remove'", field="action")
-        await db.call(actions.set_reaction, self.user, frame.get("message_id"), frame.get("emoji"), action == "add")
+        await db.call(actions.set_reaction, self.user, message_id=frame.get("message_id"), emoji=frame.get("emoji"),
+                      present=action == "add")
 
     async def on_typing(self, frame):
         room_id = self.frame_room(frame)
@@ -242,7 +239,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if is_typing is True and now - self.typing_sent.get(room_id, 0.0) < 1.0:
             return  # a refresh within a second adds nothing: clients expire after ~6 s
         self.typing_sent[room_id] = now if is_typing is True else 0.0
-        await db.call(actions.set_typing, self.user, room_id, is_typing, self.channel_name)
+        await db.call(actions.set_typing, self.user, room_id=room_id, is_typing=is_typing, origin=self.channel_name)
 
     async def on_mark_delivered(self, frame):
         await self.receipts.mark(self.frame_room(frame), "delivered", clean_id(frame.get("message_id"), "message_id"))
@@ -251,9 +248,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.receipts.mark(self.frame_room(frame), "read", clean_id(frame.get("message_id"), "message_id"))
 
     async def _flush_receipt(self, room_id: int, kind: str, message_id: int):
-        mark = actions.mark_read if kind == "read" else actions.mark_delivered
         try:
-            await db.call(mark, self.user, room_id, message_id)
+            await db.call(actions.mark, self.user, room_id=room_id, message_id=message_id, kind=kind)
         except ChatError as exc:
             await self.send_error(exc.message, exc.code, field=exc.field)
         except Exception:  # noqa: BLE001 - a lost mark is re-sent by the client's next one
@@ -262,29 +258,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_sync_request(self, frame):
         started = time.perf_counter()
         room_id = self.frame_room(frame)
-        answer = await db.call(self._sync_answer, room_id, frame)
-        await self.send_frame({"type": "sync_response", **answer})
+        answer = await db.call(queries.changes_since_cursor, self.user.id, room_id, last_seq=frame.get("last_seq"),
+                               last_message_id=frame.get("last_message_id"),
+                               since_change_seq=frame.get("since_change_seq"))
+        await self.send_frame(frames.sync_response(answer))
         metrics.SYNC_SECONDS.observe(time.perf_counter() - started)
         metrics.SYNC_MESSAGES.observe(len(answer["messages"]) + len(answer["updated"]))
         if answer["reset"]:
             metrics.SYNC_RESETS.inc()
 
-    def _sync_answer(self, room_id: int, frame: dict) -> dict:
-        if frame.get("last_seq") is not None:
-            if isinstance(frame["last_seq"], bool) or not isinstance(frame["last_seq"], int) or frame["last_seq"] < 0:
-                raise InvalidInput("last_seq must be a non-negative integer", field="last_seq")
-            last_seq = frame["last_seq"]
-        elif frame.get("last_message_id") is not None:
-            last_seq = queries.last_seq_for_message(room_id, clean_id(frame["last_message_id"], "last_message_id"))
-        else:
-            last_seq = 0
-        since = frame.get("since_change_seq")
-        if since is not None and (isinstance(since, bool) or not isinstance(since, int) or since < 0):
-            raise InvalidInput("since_change_seq must be a non-negative integer", field="since_change_seq")
-        return queries.changes_since(self.user.id, room_id, last_seq=last_seq, since_change_seq=since)
-
     async def on_ping(self, frame):
-        await self.send_frame({"type": "pong"})
+        await self.send_frame(frames.pong())
 
     HANDLERS = {
         "message_send": on_message_send,
@@ -323,7 +307,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             metrics.MESSAGE_FANOUT_SECONDS.observe(max(0.0, time.time() - event.get("ts", time.time())))
 
     async def _room_added(self, event):
-        room_id = orjson.loads(event["frame"])["room"]["id"]
+        room_id = event["room"]
         if self.room_id is not None:
             return  # a one-room socket stays on its room
         self.rooms.add(room_id)
@@ -344,12 +328,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- helpers ----------------------------------------------------------------------------
 
     async def send_frame(self, frame: dict):
-        await self.send(text_data=encode(frame))
+        await self.send(text_data=events.encode(frame))
 
     async def send_error(self, message: str, code: str, temp_id: str | None = None, field: str | None = None):
-        frame = {"type": "error", "message": message, "code": code}
-        if temp_id is not None:
-            frame["temp_id"] = temp_id
-        if field is not None:
-            frame["field"] = field
-        await self.send_frame(frame)
+        await self.send_frame(frames.error(message, code, temp_id=temp_id, field=field))

@@ -1,11 +1,13 @@
 """Let Daphne send the close codes of the contract.
 
 Daphne closes a socket through autobahn's `sendClose`, which accepts only 1000 and 3000-4999 and
-raises for anything else. 1012 ("service restart", IANA-registered, DESIGN section 5) therefore
+raises for anything else. 1012 ("service restart", IANA-registered, docs/protocol.md) therefore
 never reached a client: the exception was swallowed on the way and the socket was dropped without
 a close frame (clients saw 1006) on SIGTERM and on channel-layer failures. The registered server
 codes go out through `sendCloseFrame`, the frame writer `sendClose` itself ends in.
 """
+import pprint
+
 SERVER_CODES = frozenset({1001, 1011, 1012, 1013, 1014})
 
 
@@ -35,8 +37,6 @@ class _LazyPformat:
         self.obj = obj
 
     def __str__(self) -> str:
-        import pprint
-
         return pprint.pformat(self.obj)
 
 

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "chat",
     "apps.api",
     "apps.ws",
+    "apps.ops",
 ]
 
 MIDDLEWARE = [

@@ -33,6 +33,14 @@ def test_dockerfile_runs_as_non_root_with_one_entry_point():
         assert any(source.rstrip("/") == a or source.startswith(a + "/") for a in allowed), source
 
 
+def test_the_image_carries_every_python_package_of_the_project():
+    """pyproject's packages (setuptools include) are what runs: each is copied into /app."""
+    includes = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {pattern.rstrip("*") for pattern in includes}
+    copied = set(re.findall(r"^COPY (\w+)/ \1/$", (ROOT / "Dockerfile").read_text(), flags=re.M))
+    assert packages <= copied, packages - copied
+
+
 def test_every_runtime_dependency_has_a_pin_for_the_image():
     """The image installs pyproject's dependencies under constraints.txt: each needs its pin."""
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]

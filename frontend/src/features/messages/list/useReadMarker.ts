@@ -1,8 +1,8 @@
-import type { Virtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, type RefObject } from 'react';
-import { useServices } from '../../app/SessionContext';
-import { chatStore } from '../../app/store';
-import { messageAt } from './timeline';
+import { useServices } from '../../../app/SessionContext';
+import { chatStore } from '../../../app/store';
+import { messageAt } from '../timeline';
+import type { MessageVirtualizer } from './virtualizer';
 
 /** Part of a row that must be on screen before it counts as seen. */
 const SEEN_PX = 16;
@@ -17,7 +17,7 @@ function pageIsWatched(): boolean {
  */
 export function useReadMarker(
   roomId: number,
-  virtualizer: Virtualizer<HTMLDivElement, Element>,
+  virtualizer: MessageVirtualizer,
   scrollRef: RefObject<HTMLDivElement | null>,
 ): () => void {
   const { session } = useServices();

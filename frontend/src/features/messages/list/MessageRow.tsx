@@ -1,6 +1,6 @@
 import { memo, useContext, createContext } from 'react';
-import type { MessageStatus } from '../receipts/status';
-import type { ChatMessage } from './model';
+import type { MessageStatus } from '../../receipts/status';
+import type { ChatMessage } from '../model';
 
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮', '😢'];
 
