@@ -21,3 +21,21 @@ WS_FRAMES_DROPPED = Counter(
 WS_RATE_LIMITED = Counter("chat_ws_rate_limited_total", "Frames refused by the per-connection rate limit")
 HTTP_REQUEST_SECONDS = Histogram(
     "chat_http_request_seconds", "HTTP request latency by route", ["route", "method", "status"], buckets=_LATENCY)
+
+# --- fan-out (apps/ws/hub.py), per ws process ---------------------------------------------
+FANOUT_DELIVERIES = Counter("chat_fanout_deliveries_total", "Frames written to sockets by the local fan-out", ["kind"])
+FANOUT_PUBLICATIONS = Counter(
+    "chat_fanout_publications_total", "Room and user publications received by this process", ["kind"])
+FANOUT_REPAIRS = Counter(
+    "chat_fanout_repairs_total",
+    "Fan-out repaired from PostgreSQL: gaps closed, messages and changes delivered by repair", ["what"])
+FANOUT_RESYNC_SIGNALS = Counter(
+    "chat_fanout_resync_signals_total", "resync frames sent to sockets (repair impossible)", ["reason"])
+FANOUT_SUBSCRIPTION_RECONNECTS = Counter(
+    "chat_fanout_subscription_reconnects_total", "Pub/sub connection re-established (after an error or a missed probe)")
+FANOUT_PROBE_MISSES = Counter("chat_fanout_probe_misses_total", "Subscription liveness probes that did not come back")
+FANOUT_LAG_SECONDS = Histogram(
+    "chat_fanout_lag_seconds", "Commit -> this process starts the local fan-out of a publication", buckets=_LATENCY)
+FANOUT_ROOMS = Gauge("chat_fanout_rooms", "Rooms this process is subscribed to", multiprocess_mode="livesum")
+WS_SLOW_SOCKET_CLOSES = Counter(
+    "chat_ws_slow_socket_closes_total", "Sockets closed with 1013 because they did not read their frames")

@@ -28,24 +28,35 @@ def room_ids_of_user(user_id: int) -> list[int]:
     return list(Membership.objects.filter(user_id=user_id).values_list("room_id", flat=True))
 
 
+def room_ids_of_users(user_ids) -> dict[int, set[int]]:
+    """The rooms of many users in one query (a ws process checking its sockets' rooms)."""
+    rooms: dict[int, set[int]] = {uid: set() for uid in user_ids}
+    for user_id, room_id in Membership.objects.filter(user_id__in=list(rooms)).values_list("user_id", "room_id"):
+        rooms[user_id].add(room_id)
+    return rooms
+
+
 # Raw SQL: run on every WebSocket connect, where building the ORM subquery cost more than the query.
 _ROOMS_FOR_SOCKET = (
-    "SELECT m.room_id, r.last_seq FROM chat_membership m JOIN chat_room r ON r.id = m.room_id "
+    "SELECT m.room_id, r.last_seq, r.last_change_seq FROM chat_membership m JOIN chat_room r ON r.id = m.room_id "
     "WHERE m.user_id = %s")
 _ROOM_FOR_SOCKET = (
-    "SELECT m.room_id, r.last_seq, (SELECT id FROM chat_message WHERE room_id = r.id AND seq = r.last_seq) "
+    "SELECT m.room_id, r.last_seq, r.last_change_seq, "
+    "(SELECT id FROM chat_message WHERE room_id = r.id AND seq = r.last_seq) "
     "FROM chat_membership m JOIN chat_room r ON r.id = m.room_id WHERE m.user_id = %s AND m.room_id = %s")
 
 
 def rooms_for_socket(user_id: int, room_id: int | None = None) -> list[dict]:
-    """What a new socket needs, in one query: [{room, last_seq}] of the user's rooms (or of the one
-    room, with the id of its newest message). Empty when the user is not a member of `room_id`."""
+    """What a new socket needs, in one query: [{room, last_seq, last_change_seq}] of the user's
+    rooms (or of the one room, with the id of its newest message). Empty when the user is not a
+    member of `room_id`. `last_change_seq` is where the socket's live feed of the room starts."""
     with connection.cursor() as cursor:
         if room_id is None:
             cursor.execute(_ROOMS_FOR_SOCKET, [user_id])
-            return [{"room": r, "last_seq": s} for r, s in cursor.fetchall()]
+            return [{"room": r, "last_seq": s, "last_change_seq": c} for r, s, c in cursor.fetchall()]
         cursor.execute(_ROOM_FOR_SOCKET, [user_id, room_id])
-        return [{"room": r, "last_seq": s, "last_message_id": m} for r, s, m in cursor.fetchall()]
+        return [{"room": r, "last_seq": s, "last_change_seq": c, "last_message_id": m}
+                for r, s, c, m in cursor.fetchall()]
 
 
 # --- users ---------------------------------------------------------------------------------
@@ -178,6 +189,36 @@ def changes_since(user_id: int, room_id: int, *, last_seq: int, since_change_seq
     )
     return {"room": room_id, "messages": messages, "updated": updated, "has_more": has_more,
             "reset": False, "last_seq": room_last_seq}
+
+
+# --- fan-out repair (a ws process catching up on room changes it missed live) -----------------
+
+def room_positions(room_ids) -> dict[int, int]:
+    """The newest change number of each room."""
+    return dict(Room.objects.filter(id__in=list(room_ids)).values_list("id", "last_change_seq"))
+
+
+def room_changes_after(room_id: int, change: int, *, upto: int | None = None, limit: int) -> dict | None:
+    """Every change to a room after change number `change` (up to `upto`, when the caller holds
+    the publications from there on), as the messages' current state: `new` (created in that
+    window, in seq order), `updated` (older messages changed in it), and `position`, the change
+    number up to which everything is reflected. None when more than `limit` messages changed:
+    too far behind to repair message by message."""
+    window = Q(change_seq__gt=change) if upto is None else (
+        Q(created_change_seq__gt=change, created_change_seq__lte=upto) | Q(change_seq__gt=change, change_seq__lte=upto))
+    rows = list(Message.objects.filter(window, room_id=room_id).order_by("seq")
+                .values_list("id", "created_change_seq", "change_seq")[: limit + 1])
+    if len(rows) > limit:
+        return None
+    # Every change k in the window left its message with change_seq >= k, so the messages found
+    # reflect the window whole (a message changed again later arrives with that later change).
+    position = upto if upto is not None else max((c for _, _, c in rows), default=change)
+    created_in_window = {mid for mid, created, _ in rows if created > change}
+    messages = messages_from_queryset(
+        Message.objects.filter(id__in=[mid for mid, _, _ in rows]).order_by("seq").select_related("sender"))
+    return {"new": [m for m in messages if m["id"] in created_in_window],
+            "updated": [m for m in messages if m["id"] not in created_in_window],
+            "position": max(position, change)}
 
 
 # --- rooms -----------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def send_message(sender, *, room_id: int, content: object, temp_id: object = Non
         message_id=row.id, room_id=room_id, seq=row.seq, sender_id=sender.id, sender_name=sender.username,
         content=text, message_type=message_type, temp_id=temp_id, created_at=row.created_at,
         change_seq=row.change_seq)
-    events.publish(room_id, frames.message_new(message), exclude=origin)
+    events.publish(room_id, frames.message_new(message), seq=row.seq, change=row.change_seq, exclude=origin)
     return SendResult(message, created=True)
 
 
@@ -67,7 +67,7 @@ def _change(message: Message, **fields) -> MessagePayload:
     change_seq = counters.next_change_seq(message.room_id)
     Message.objects.filter(id=message.id).update(version=F("version") + 1, change_seq=change_seq, **fields)
     updated = message_by_id(message.id)
-    events.publish(message.room_id, frames.message_updated(updated))
+    events.publish(message.room_id, frames.message_updated(updated), change=change_seq)
     return updated
 
 

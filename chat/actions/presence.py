@@ -19,7 +19,7 @@ def _publish_presence(user_id: int, username: str, status: str) -> None:
     """To each room of the user: clients see who is online in the rooms they share."""
     for room_id in queries.room_ids_of_user(user_id):
         events.publish(room_id, frames.user_presence(user_id=user_id, username=username, status=status,
-                                                     room_id=room_id))
+                                                     room_id=room_id), droppable=True)
 
 
 def socket_opened(user, process_id: str) -> None:

@@ -32,7 +32,7 @@ async def test_send_and_delivery_share_one_trace(world, ws, spans):
         by_name.setdefault(finished.name, []).append(finished)
     send = by_name["ws message_send"][0]
     write = by_name["db insert message"][0]
-    publish = next(s for s in by_name["channel_layer group_send"] if s.attributes["chat.frame"] == "message_new")
+    publish = next(s for s in by_name["fanout publish"] if s.attributes["chat.frame"] == "message_new")
     deliveries = by_name["ws deliver"]
 
     trace_id = send.context.trace_id
