@@ -20,7 +20,7 @@ import orjson
 import websockets
 
 from loadtests import bench_realtime as bench
-from tests.support.processes import free_port, redis_server
+from harness.processes import free_port, redis_server
 
 
 async def _listen(ws, log: list, t0: float) -> None:
