@@ -9,6 +9,8 @@ import time
 import websockets
 
 from chat.models import Message
+from harness.clients import open_socket
+from harness.seqs import SeqTracker
 from tests.e2e.conftest import ws_url
 
 SEND_TIMEOUT = 10.0  # no answer and no close in this long = a silently stalled socket
@@ -22,10 +24,8 @@ class Member:
     def __init__(self, name, user_id, token, procs, room_id, home):
         self.name, self.user_id, self.token, self.procs, self.room_id = name, user_id, token, procs, room_id
         self.home = home
-        self.received: dict[int, int] = {}  # seq -> message id, live or through sync
-        self.conflicts: list = []
-        self.live_duplicates: list = []
-        self.live_at: dict[int, float] = {}  # seq -> when a message_new brought it
+        self.seqs = SeqTracker()  # what arrived, live or through sync; duplicates judged per socket
+        self.resets: list = []
         self.confirmed: dict[str, dict] = {}
         self.confirmed_at: dict[str, float] = {}
         self.attempted: set[str] = set()
@@ -39,38 +39,32 @@ class Member:
         self.stopping = False
 
     @property
-    def contiguous(self) -> int:
-        seq = 0
-        while seq + 1 in self.received:
-            seq += 1
-        return seq
+    def live_at(self) -> dict[int, float]:
+        """seq -> when a message_new first brought it."""
+        return self.seqs.live_at
 
-    def _record(self, message: dict) -> None:
-        seq, mid = message["seq"], message["id"]
-        if self.received.get(seq, mid) != mid:
-            self.conflicts.append((seq, self.received[seq], mid))
-        self.received[seq] = mid
+    def _record(self, message: dict, live: bool = False) -> None:
+        self.seqs.observe(message["seq"], message["id"], live=live)
 
     async def _sync(self, ws) -> None:
         self.synced.clear()
-        await ws.send(json.dumps({"type": "sync_request", "room": self.room_id, "last_seq": self.contiguous}))
+        await ws.send(json.dumps({"type": "sync_request", "room": self.room_id, "last_seq": self.seqs.watermark}))
 
     async def run(self) -> None:
         attempt = 0
         while not self.stopping:
             proc = self.procs[(self.home + attempt) % len(self.procs)]
             try:
-                async with websockets.connect(ws_url(proc, self.token), open_timeout=5, close_timeout=1) as ws:
-                    first = json.loads(await asyncio.wait_for(ws.recv(), 10))
-                    if first["type"] != "connection_established":
-                        raise ConnectionError(first)
-                    self.ws, seen = ws, set()
+                ws, _ = await open_socket(ws_url(proc, self.token), timeout=5, close_timeout=1)
+                async with ws:
+                    self.ws = ws
+                    self.seqs.reconnected()
                     self.connects += 1
                     attempt = 0
                     await self._sync(ws)
                     self.connected.set()
                     async for raw in ws:
-                        self._handle(json.loads(raw), seen, ws)
+                        self._handle(json.loads(raw))
                         if self.synced.is_set() is False and getattr(self, "_more", False):
                             self._more = False
                             await self._sync(ws)
@@ -89,20 +83,15 @@ class Member:
             attempt += 1
             await asyncio.sleep(min(2.0, 0.1 * 2 ** min(attempt, 5)) * random.uniform(0.5, 1.0))
 
-    def _handle(self, frame: dict, seen: set, ws) -> None:
+    def _handle(self, frame: dict) -> None:
         kind = frame["type"]
         if kind == "message_new" and frame["message"]["room"] == self.room_id:
-            seq = frame["message"]["seq"]
-            if seq in seen:
-                self.live_duplicates.append(seq)
-            seen.add(seq)
-            self.live_at.setdefault(seq, time.monotonic())
-            self._record(frame["message"])
+            self._record(frame["message"], live=True)
         elif kind == "sync_response":
             for message in frame["messages"]:
                 self._record(message)
             if frame["reset"]:
-                self.conflicts.append(("reset", frame))
+                self.resets.append(frame)
             if frame["has_more"]:
                 self._more = True
             else:
@@ -156,8 +145,6 @@ def room_messages(room_id):
     return list(Message.objects.filter(room_id=room_id).order_by("seq").values_list("seq", "id", "temp_id"))
 
 
-
-
 async def four_members(make_user, make_room, name: str) -> tuple[dict, list, list]:
     """Four users in one room: (room, users, their tokens)."""
     from asgiref.sync import sync_to_async
@@ -186,7 +173,7 @@ async def catch_up(members) -> None:
         m._more = False
         await m._sync(m.ws)
         await asyncio.wait_for(m.synced.wait(), 30)
-        while m.contiguous < max(m.received):
+        while m.seqs.watermark < max(m.seqs.ids):
             await m._sync(m.ws)
             await asyncio.wait_for(m.synced.wait(), 30)
 
@@ -204,9 +191,9 @@ def assert_exactly_once(members, stored) -> dict:
         assert by_temp[temp] == (message["seq"], message["id"]), temp
     everything = {seq: mid for seq, mid, _ in stored}
     for m in members:
-        assert m.conflicts == [], (m.name, m.conflicts[:5])
-        assert m.received == everything, (m.name, sorted(set(everything) - set(m.received))[:20])
-        assert m.live_duplicates == [], (m.name, m.live_duplicates[:20])
+        assert m.seqs.conflicts == [] and m.resets == [], (m.name, m.seqs.conflicts[:5], m.resets[:1])
+        assert m.seqs.ids == everything, (m.name, sorted(set(everything) - set(m.seqs.ids))[:20])
+        assert m.seqs.duplicates == [], (m.name, m.seqs.duplicates[:20])
         assert m.stalls == [], f"{m.name}: sends with neither answer nor close: {m.stalls}"
     return confirmed
 
