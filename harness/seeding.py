@@ -1,4 +1,5 @@
-"""Benchmark databases and their data: users with tokens and rooms of members, created in bulk.
+"""Benchmark databases and their data: users with tokens and rooms of members, created in bulk;
+and a run's Redis keys, deleted by its prefix afterwards.
 
 `rebuild_database` / `drop_database` act on a database of the PostgreSQL server named by
 BENCH_PG_ADMIN_URL, else DATABASE_URL (a postgres:// one), else the libpq variables. `seed()`
@@ -53,6 +54,22 @@ def rebuild_database(name: str) -> None:
 
 def drop_database(name: str) -> None:
     _admin(f'DROP DATABASE IF EXISTS "{_checked(name)}" WITH (FORCE)')
+
+
+def forget_redis_keys(url: str, prefix: str) -> None:
+    """Delete one run's Redis keys (those carrying its unique prefix, nothing else)."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    batch = []
+    for key in client.scan_iter(match=f"*{prefix}*", count=1000):
+        batch.append(key)
+        if len(batch) == 500:
+            client.delete(*batch)
+            batch = []
+    if batch:
+        client.delete(*batch)
+    client.close()
 
 
 def seed(env: dict, rooms: int, room_size: int, sync_messages: int = 0) -> dict:
