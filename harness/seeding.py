@@ -73,7 +73,8 @@ def forget_redis_keys(url: str, prefix: str) -> None:
 
 
 def seed(env: dict, rooms: int, room_size: int, sync_messages: int = 0) -> dict:
-    """Migrate the database of `env` and seed it; returns `seed_rooms`' layout."""
+    """Migrate the database of `env` (None values: unset) and seed it; returns `seed_rooms`' layout."""
+    env = {k: v for k, v in env.items() if v is not None}
     subprocess.run([sys.executable, "-m", "config.launch", "migrate"], cwd=ROOT, env=env, check=True, timeout=300,
                    stdout=subprocess.DEVNULL)
     out = subprocess.run([sys.executable, "-m", "harness.seeding", "--rooms", str(rooms), "--room-size",
