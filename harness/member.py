@@ -27,7 +27,7 @@ class Member:
         self.name, self.room_id, self.urls, self.home, self.on_message = name, room_id, urls, home, on_message
         self.seqs = SeqTracker()
         self.resets: list[dict] = []
-        self.resyncs = 0    # `resync` frames: the server could not deliver everything live
+        self.resyncs: list[dict] = []  # `resync` frames: the server could not deliver everything live
         self.gap_syncs = 0  # syncs this client started itself on a seq gap (the backstop)
         self.confirmed: dict[str, dict] = {}
         self.confirmed_at: dict[str, float] = {}
@@ -112,7 +112,7 @@ class Member:
                 return True  # more pages, or a hole that live frames opened while this sync ran
             self.synced.set()
         elif kind == "resync" and frame.get("room") == self.room_id:
-            self.resyncs += 1
+            self.resyncs.append(frame)
             return True
         return False
 
@@ -212,6 +212,6 @@ def tally(members: list[Member]) -> dict:
     lost = [m.seqs.missing_live(should[m.room_id]) for m in members]
     return {"lost_live": sum(map(len, lost)), "duplicates": sum(len(m.seqs.duplicates) for m in members),
             "members_needing_sync": sum(1 for m, missed in zip(members, lost) if missed or m.resyncs),
-            "gap_sync_requests": sum(m.gap_syncs for m in members), "resync_frames": sum(m.resyncs for m in members),
+            "gap_sync_requests": sum(m.gap_syncs for m in members), "resync_frames": sum(len(m.resyncs) for m in members),
             "reconnects": sum(m.connects - 1 for m in members), "stalled_sends": sum(len(m.stalls) for m in members),
             "members_incomplete": sum(1 for m in members if not should[m.room_id] <= m.seqs.ids.keys())}

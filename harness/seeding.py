@@ -97,6 +97,8 @@ def seed_rooms(rooms: int, room_size: int, sync_messages: int = 0) -> dict:
     tag = secrets.token_hex(3)
     users = User.objects.bulk_create([User(username=f"bench-{tag}-{i}", password="!")
                                       for i in range(rooms * room_size + 1)])
+    # In bulk through DRF's Token, the storage behind accounts.tokens (issue_token is one
+    # transaction per user: seconds for a 2,000-member room).
     token_of = {t.user_id: t.key for t in Token.objects.bulk_create(
         [Token(user=u, key=secrets.token_hex(20)) for u in users])}
     room_rows = Room.objects.bulk_create(

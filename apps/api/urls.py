@@ -19,7 +19,6 @@ urlpatterns = [
     path("chat/messages/", views.MessagesView.as_view(), name="messages"),
     path("chat/messages/<id:message_id>/", views.MessageView.as_view(), name="message"),
     path("chat/messages/<id:message_id>/reactions/<str:emoji>/", views.ReactionView.as_view(), name="reaction"),
-    path("rum/", views.RumView.as_view(), name="rum"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Anything else under /api/ (including ids the converters refuse) is a JSON 404, not HTML.

@@ -4,6 +4,7 @@ import { openOutboxDb, type OutboxDb } from '../src/lib/outbox/db';
 import { Outbox } from '../src/lib/outbox/outbox';
 import { RealtimeClient } from '../src/lib/realtime/client';
 import { ME, message } from './fixtures';
+import { wired } from './wiring';
 import { TestServer, waitFor, wsFactory, type Frame } from './wsServer';
 
 /** A server with the real contract's exactly-once rule: a seen temp_id is confirmed with the original. */
@@ -69,7 +70,7 @@ describe('Outbox', () => {
 
     // The reload: a new outbox over the same database finds them, in creation order.
     db = await openOutboxDb(dbName);
-    const outbox = new Outbox(client, db);
+    const outbox = wired(client, new Outbox(client, db));
     const restored = await outbox.restore();
     expect(restored.map((e) => e.temp_id)).toEqual(written.map((e) => e.temp_id));
     expect(restored.every((e) => e.status === 'pending')).toBe(true);
@@ -93,7 +94,7 @@ describe('Outbox', () => {
   });
 
   it('sends a room\'s next message only after the previous one is confirmed', async () => {
-    const outbox = new Outbox(client, db);
+    const outbox = wired(client, new Outbox(client, db));
     let held: (() => void) | null = null;
     const original = ws.onFrame;
     ws.onFrame = (frame, socket) => {
@@ -116,7 +117,7 @@ describe('Outbox', () => {
   });
 
   it('keeps a failed message as failed until it is retried or discarded', async () => {
-    const outbox = new Outbox(client, db);
+    const outbox = wired(client, new Outbox(client, db));
     const failed: string[] = [];
     outbox.events.on('failed', (e) => failed.push(e.temp_id));
     client.connect();
@@ -143,7 +144,7 @@ describe('Outbox', () => {
 
 describe('Outbox resend', () => {
   it('sends the head again when no answer comes on an open socket, still stored once', async () => {
-    const outbox = new Outbox(client, db, 200);
+    const outbox = wired(client, new Outbox(client, db, { resendAfterMs: 200 }));
     const original = ws.onFrame;
     let swallowed = 0;
     ws.onFrame = (frame, socket) => {
@@ -160,6 +161,32 @@ describe('Outbox resend', () => {
     await waitFor(() => !outbox.has(entry.temp_id), 3000, 'confirmed after resend');
     expect(ws.framesOf('message_send')).toHaveLength(2);
     expect(server.stored.map((s) => s.temp_id)).toEqual([entry.temp_id]);
+    outbox.dispose();
+  });
+});
+
+describe('Outbox deferred add', () => {
+  it('announces a message at once and writes and sends it in the deferred task; a discard before that sends nothing', async () => {
+    const tasks: (() => void)[] = [];
+    const outbox = wired(client, new Outbox(client, db, { defer: (task) => void tasks.push(task) }));
+    const added: string[] = [];
+    outbox.events.on('added', (e) => added.push(e.content));
+    client.connect();
+    await waitFor(() => client.state === 'online');
+
+    const kept = outbox.add(1, 'kept');
+    const dropped = outbox.add(1, 'dropped');
+    expect(added).toEqual(['kept', 'dropped']);
+    expect(ws.framesOf('message_send')).toHaveLength(0);
+    expect(await db.all()).toEqual([]);
+
+    outbox.discard(dropped.temp_id);
+    expect(ws.framesOf('message_send')).toHaveLength(0);
+    tasks.splice(0).forEach((task) => task());
+    await waitFor(() => !outbox.has(kept.temp_id), 3000, 'kept confirmed');
+    expect(ws.framesOf('message_send').map((f) => f.content)).toEqual(['kept']);
+    expect(server.stored.map((s) => s.content)).toEqual(['kept']);
+    expect(await db.all()).toEqual([]);
     outbox.dispose();
   });
 });

@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RealtimeClient } from '../src/lib/realtime/client';
 import { backoffDelay } from '../src/lib/realtime/backoff';
-import type { ConnectionState } from '../src/lib/realtime/protocol';
+import { CLOSE_SERVICE_RESTART, CLOSE_TRY_AGAIN_LATER, type ConnectionState } from '../src/lib/realtime/protocol';
 import { SyncCoordinator } from '../src/lib/realtime/sync';
 import { message } from './fixtures';
+import { wired } from './wiring';
 import { TestServer, waitFor, wsFactory } from './wsServer';
 
 let server: TestServer;
@@ -133,6 +134,36 @@ describe('RealtimeClient', () => {
     await waitFor(() => client.state === 'online', 2000, 'connect once online');
   });
 
+  it.each([
+    ['1012 (service restart)', CLOSE_SERVICE_RESTART],
+    ['1013 (try again later)', CLOSE_TRY_AGAIN_LATER],
+  ])('after a %s close, reconnects with jittered backoff and syncs every room', async (_name, code) => {
+    const draws: number[] = [];
+    makeClient({ random: () => (draws.push(1), 1) }); // the full step: 100 ms, then 200 ms
+    const sync = wired(client, new SyncCoordinator(client));
+    sync.track(1, 4);
+    sync.track(2, 9);
+    const closes: number[] = [];
+    client.on('close', (e) => closes.push(e.code));
+    const opened: number[] = [];
+    server.onConnection = (socket) => {
+      opened.push(Date.now());
+      if (opened.length <= 2) setTimeout(() => socket.close(code, 'try again'), 20);
+    };
+    client.connect();
+    await waitFor(() => opened.length === 3 && client.state === 'online', 3000, 'third socket');
+    expect(closes).toEqual([code, code]);
+    expect(draws.length).toBe(2); // each wait drew its jitter
+    // ~20 ms open + the 100 ms wait, then ~20 ms + 200 ms: a growing wait, as for any drop.
+    expect(opened[1]! - opened[0]!).toBeGreaterThanOrEqual(110);
+    expect(opened[2]! - opened[1]!).toBeGreaterThanOrEqual(210);
+    // Every open synced both rooms from their cursors.
+    await waitFor(() => server.framesOf('sync_request').length === 6, 2000, 'syncs on every open');
+    const perSocket = server.framesOf('sync_request').map((f) => [f.room, f.last_seq]);
+    expect(perSocket.slice(4).sort()).toEqual([[1, 4], [2, 9]]);
+    sync.dispose();
+  });
+
   it('refuses to send while not connected', () => {
     makeClient();
     expect(client.send({ type: 'ping' })).toBe(false);
@@ -142,7 +173,7 @@ describe('RealtimeClient', () => {
 describe('SyncCoordinator', () => {
   it('asks for a sync when a message_new skips a seq, then follows has_more', async () => {
     makeClient();
-    const sync = new SyncCoordinator(client);
+    const sync = wired(client, new SyncCoordinator(client));
     sync.track(1, 5, 5);
     client.connect();
     await waitFor(() => server.framesOf('sync_request').length === 1, 2000, 'sync on open');
@@ -167,7 +198,7 @@ describe('SyncCoordinator', () => {
 
   it('sends one sync_request per tracked room on every reconnect, from the newest seq seen', async () => {
     makeClient();
-    const sync = new SyncCoordinator(client);
+    const sync = wired(client, new SyncCoordinator(client));
     sync.track(1, 3);
     sync.track(2, 10);
     client.connect();
@@ -183,7 +214,7 @@ describe('SyncCoordinator', () => {
 
   it('emits reset so the app reloads the newest page', async () => {
     makeClient();
-    const sync = new SyncCoordinator(client);
+    const sync = wired(client, new SyncCoordinator(client));
     const resets: number[] = [];
     sync.events.on('reset', ({ room }) => resets.push(room));
     sync.track(4, 1);
@@ -195,9 +226,37 @@ describe('SyncCoordinator', () => {
     sync.dispose();
   });
 
+  it('answers a resync frame with a sync_request from the last contiguous seq, at once', async () => {
+    makeClient();
+    const sync = wired(client, new SyncCoordinator(client));
+    sync.track(1, 5, 5);
+    client.connect();
+    await waitFor(() => server.framesOf('sync_request').length === 1, 2000, 'sync on open');
+    server.send({ type: 'sync_response', room: 1, messages: [], updated: [], has_more: false, reset: false, last_seq: 5 });
+    server.send({ type: 'message_new', message: message(1, 6) });
+    server.send({ type: 'message_new', message: message(1, 8) }); // a gap: asks from 6
+    await waitFor(() => server.framesOf('sync_request').length === 2, 2000, 'gap sync');
+    expect(sync.cursor(1)?.lastSeq).toBe(6);
+
+    // With that sync still unanswered, the server says it lost frames: ask again, from 6.
+    server.send({ type: 'resync', room: 1, reason: 'overflow' });
+    await waitFor(() => server.framesOf('sync_request').length === 3, 2000, 'resync request');
+    expect(server.framesOf('sync_request')[2]).toEqual({ type: 'sync_request', room: 1, last_seq: 6, since_change_seq: 8 });
+
+    // A room this client does not hold is not synced (nothing to repair).
+    server.send({ type: 'resync', room: 99, reason: 'unavailable' });
+    // Both answers come; only one has_more chain follows them.
+    server.send({ type: 'sync_response', room: 1, messages: [message(1, 7), message(1, 8)], updated: [], has_more: true, reset: false, last_seq: 9 });
+    server.send({ type: 'sync_response', room: 1, messages: [message(1, 7), message(1, 8)], updated: [], has_more: true, reset: false, last_seq: 9 });
+    await waitFor(() => server.framesOf('sync_request').length === 4, 2000, 'has_more follow-up');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(server.framesOf('sync_request').map((f) => [f.room, f.last_seq])).toEqual([[1, 5], [1, 6], [1, 6], [1, 8]]);
+    sync.dispose();
+  });
+
   it('syncs a room that connection_established reports ahead of us', async () => {
     makeClient();
-    const sync = new SyncCoordinator(client);
+    const sync = wired(client, new SyncCoordinator(client));
     sync.track(5, 2);
     client.connect();
     await waitFor(() => server.framesOf('sync_request').length === 1, 2000, 'sync');

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createChatStore, type ChatStore } from '../src/app/store';
 import { messageStatus } from '../src/features/receipts/status';
-import { unreadCount } from '../src/features/receipts/watermarks';
+import { unreadCount } from '../src/features/rooms/watermarks';
 import { toArray } from '../src/features/messages/timeline';
 import { ME, OTHER, THIRD, message, page, room } from './fixtures';
 

@@ -8,6 +8,8 @@ export interface FrameContext {
   receipts: ReceiptSender;
   typing: TypingExpiry;
   refreshRooms: () => void;
+  /** Whether the sync keeps a cursor for this room (its messages are loaded). */
+  isTracked: (room: number) => boolean;
 }
 
 /** Tell the server the newest message of a room has reached this device. */
@@ -17,13 +19,17 @@ function acknowledgeDelivery(ctx: FrameContext, room: number, messageId: number,
   if (seq > (state.rooms[room]?.my_delivered_seq ?? 0)) ctx.receipts.mark('delivered', room, messageId, seq);
 }
 
-/** Route one server frame to the store actions and side effects that own it. */
+/**
+ * Put one server frame into the store (and the side effects that follow from it). Runs after the
+ * sync and the outbox have seen the frame (app/session.ts): a pending message's state is the
+ * outbox's, so `message_failed` and `error` are not handled here.
+ */
 export function applyFrame(ctx: FrameContext, frame: ServerFrame): void {
   const state = ctx.store.getState();
   switch (frame.type) {
     case 'connection_established': {
-      const ahead = (frame.rooms ?? []).filter(({ room, last_seq }) => !state.rooms[room] || last_seq > state.rooms[room]!.last_seq);
-      for (const { room, last_seq } of frame.rooms ?? []) state.noteRoomSeq(room, last_seq);
+      const ahead = frame.rooms.filter(({ room, last_seq }) => !state.rooms[room] || last_seq > state.rooms[room]!.last_seq);
+      for (const { room, last_seq } of frame.rooms) state.noteRoomSeq(room, last_seq);
       if (ahead.length) ctx.refreshRooms(); // unknown rooms, or new last messages for the sidebar
       return;
     }
@@ -37,11 +43,6 @@ export function applyFrame(ctx: FrameContext, frame: ServerFrame): void {
     }
     case 'message_updated':
       return state.updateMessage(frame.message);
-    case 'message_failed':
-      return state.failMessage(frame.temp_id, frame.error || 'not sent');
-    case 'error':
-      if (frame.temp_id) state.failMessage(frame.temp_id, frame.message);
-      return;
     case 'typing':
       if (frame.user_id !== state.me?.id) ctx.typing.onFrame(frame.room, frame.user_id, frame.username, frame.is_typing);
       return;
@@ -60,6 +61,11 @@ export function applyFrame(ctx: FrameContext, frame: ServerFrame): void {
       return state.upsertRoom(frame.room);
     case 'room_removed':
       return ctx.refreshRooms(); // this user left or was removed: the room goes from the sidebar
+    case 'resync':
+      // A tracked room is synced by the SyncCoordinator; for the others only the sidebar's last
+      // message and unread count can be stale, and the room list brings them.
+      if (!ctx.isTracked(frame.room)) ctx.refreshRooms();
+      return;
 
     default:
       return;

@@ -1,15 +1,17 @@
 import { api } from '../lib/api/client';
 import { loadToken } from '../lib/api/token';
 import type { User } from '../lib/api/types';
+import { nextTask } from '../lib/nextTask';
 import { memoryOutboxDb, openOutboxDb, type OutboxDb } from '../lib/outbox/db';
 import { Outbox } from '../lib/outbox/outbox';
 import { RealtimeClient } from '../lib/realtime/client';
-import { CLOSE_UNAUTHENTICATED } from '../lib/realtime/protocol';
+import { CLOSE_UNAUTHENTICATED, type ServerFrame } from '../lib/realtime/protocol';
 import { SyncCoordinator } from '../lib/realtime/sync';
 import { MessageLoader } from '../features/messages/loader';
+import { followOutbox } from '../features/messages/pending';
 import { ReceiptSender } from '../features/receipts/sender';
 import { TypingExpiry, TypingNotifier } from '../features/typing/effects';
-import { applyFrame } from './frames';
+import { applyFrame, type FrameContext } from './frames';
 import type { ChatStore } from './store';
 
 /** Everything that lives while a user is logged in: the socket and the helpers around it. */
@@ -22,6 +24,43 @@ export interface Session {
   typing: TypingNotifier;
   refreshRooms: () => Promise<void>;
   stop: () => void;
+}
+
+/** The parts the socket's events are routed through. */
+export interface FrameRoute {
+  sync: SyncCoordinator;
+  outbox: Outbox;
+  receipts: ReceiptSender;
+  store: FrameContext;
+}
+
+/**
+ * The one place a server frame is dispatched, in this order:
+ * 1. the sync, against its own cursors: a `seq` gap or a `resync` asks for the missing range
+ *    before anything has applied the frame;
+ * 2. the outbox: a confirm, failure or echo of our own send settles its pending message (the
+ *    messages slice follows the outbox's events, see features/messages/pending.ts);
+ * 3. the store (applyFrame): the frame's data into the slices, delivery acknowledged.
+ */
+export function dispatchFrame(route: FrameRoute, frame: ServerFrame): void {
+  route.sync.onFrame(frame);
+  route.outbox.onFrame(frame);
+  applyFrame(route.store, frame);
+}
+
+/** Wire the socket's opens, closes and frames to the route; returns the unsubscribe. */
+export function routeSocket(client: RealtimeClient, route: FrameRoute): () => void {
+  const offs = [
+    client.on('open', () => {
+      // A throttled receipt may have died with the old socket; then the syncs, then our sends.
+      route.receipts.reset();
+      route.sync.onOpen();
+      route.outbox.onOpen();
+    }),
+    client.on('close', () => route.outbox.onClose()),
+    client.on('frame', (frame) => dispatchFrame(route, frame)),
+  ];
+  return () => offs.forEach((off) => off());
 }
 
 function socketUrl(): string {
@@ -40,7 +79,7 @@ async function openDb(user: User): Promise<OutboxDb> {
 export async function startSession(store: ChatStore, user: User, onUnauthenticated: () => void): Promise<Session> {
   const client = new RealtimeClient({ url: socketUrl });
   const sync = new SyncCoordinator(client);
-  const outbox = new Outbox(client, await openDb(user));
+  const outbox = new Outbox(client, await openDb(user), { defer: nextTask });
   const loader = new MessageLoader(store, api, sync);
   const receipts = new ReceiptSender((f) => client.send(f));
   const typing = new TypingNotifier((f) => client.send(f));
@@ -53,11 +92,17 @@ export async function startSession(store: ChatStore, user: User, onUnauthenticat
       .then((rooms) => store.getState().setRooms(rooms))
       .finally(() => (refreshing = null)));
 
-  const ctx = { store, receipts, typing: typingExpiry, refreshRooms: () => void refreshRooms().catch(() => undefined) };
+  const frameContext: FrameContext = {
+    store,
+    receipts,
+    typing: typingExpiry,
+    refreshRooms: () => void refreshRooms().catch(() => undefined),
+    isTracked: (room) => sync.tracks(room),
+  };
   const offs = [
+    routeSocket(client, { sync, outbox, receipts, store: frameContext }),
+    followOutbox(outbox, store),
     client.on('state', (state) => store.getState().setConnection(state)),
-    client.on('frame', (frame) => applyFrame(ctx, frame)),
-    client.on('open', () => receipts.reset()),
     client.on('rejected', ({ code }) => {
       if (code === CLOSE_UNAUTHENTICATED) onUnauthenticated();
       else store.getState().setConnectionError(`The server refused the connection (${code}).`);
@@ -73,7 +118,7 @@ export async function startSession(store: ChatStore, user: User, onUnauthenticat
   if (typeof navigator !== 'undefined' && navigator.onLine === false) client.networkOffline();
 
   await refreshRooms().catch(() => undefined);
-  store.getState().restoreOutbox(await outbox.restore());
+  await outbox.restore();
   client.connect();
 
   return {

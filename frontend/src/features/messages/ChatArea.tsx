@@ -6,7 +6,7 @@ import { useChat } from '../../app/store';
 import { RoomHeader } from '../rooms/RoomHeader';
 import { TypingIndicator } from '../typing/TypingIndicator';
 import { MessageInput } from './MessageInput';
-import { MessageList } from './MessageList';
+import { MessageList } from './list/MessageList';
 
 /** The open room: header, messages, typing line and the composer. */
 export function ChatArea({ roomId, messageId }: { roomId: number; messageId: number | null }) {

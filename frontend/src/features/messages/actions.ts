@@ -1,48 +1,30 @@
 import { flushSync } from 'react-dom';
 import { api } from '../../lib/api/client';
 import type { Message } from '../../lib/api/types';
+import { nextTask } from '../../lib/nextTask';
 import type { AppServices } from '../../app/SessionContext';
 import { chatStore } from '../../app/store';
 import type { ChatMessage } from './model';
 
-/** Run `task` in a task of its own, queued now (a MessageChannel message: no timer clamping). */
-const nextTask = (() => {
-  const queue: (() => void)[] = [];
-  let channel: MessageChannel | null = null;
-  return (task: () => void) => {
-    if (!channel) {
-      channel = new MessageChannel();
-      channel.port1.onmessage = () => queue.shift()?.();
-    }
-    queue.push(task);
-    channel.port2.postMessage(null);
-  };
-})();
-
 /**
- * Optimistic send. The pending row is committed to the store AND the DOM before this returns
- * (flushSync), so it paints in the frame of the keypress. The outbox (an IndexedDB write and the
- * socket send, ~1-2 ms) runs in the next task, in order, so it does not hold up the frame that
- * shows the row. `eventAt` is the timeStamp of the keydown (or click) that sent: the RUM probe
- * times Enter -> visible from it.
+ * Optimistic send. The outbox queues the message and announces it at once; the messages slice
+ * adds the pending row on that event, and flushSync commits it to the DOM before this returns, so
+ * it paints in the frame of the keypress. The outbox's IndexedDB write and socket send (~1-2 ms)
+ * run in the next task, so they do not hold up that frame. `eventAt` is the timeStamp of the
+ * keydown (or click) that sent: the RUM probe times Enter -> visible from it.
  */
 export function sendMessage({ session, rum }: AppServices, room: number, content: string, eventAt: number): void {
-  const tempId = crypto.randomUUID();
-  flushSync(() => chatStore.getState().addPending(room, tempId, content, new Date().toISOString()));
+  flushSync(() => session.outbox.add(room, content));
   rum.sends.sent(eventAt);
-  nextTask(() => {
-    session.outbox.add(room, content, tempId);
-    session.typing.stop(room);
-  });
+  nextTask(() => session.typing.stop(room));
 }
 
+/** Retry and discard are the outbox's; the row follows its events. */
 export function retrySend({ session }: AppServices, tempId: string): void {
-  chatStore.getState().retryLocal(tempId);
   session.outbox.retry(tempId);
 }
 
 export function discardSend({ session }: AppServices, tempId: string): void {
-  chatStore.getState().discardPending(tempId);
   session.outbox.discard(tempId);
 }
 

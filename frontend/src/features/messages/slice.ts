@@ -1,7 +1,7 @@
 import type { HistoryPage, Message } from '../../lib/api/types';
 import type { OutboxEntry } from '../../lib/outbox/db';
 import type { ChatState, SliceCreator } from '../../app/storeTypes';
-import { moveWatermark } from '../receipts/watermarks';
+import { moveWatermark } from '../rooms/watermarks';
 import { noteMessageInRoom } from '../rooms/slice';
 import { pendingMessage } from './model';
 import {
@@ -34,15 +34,19 @@ export interface MessagesSlice {
   prependOlder: (room: number, page: HistoryPage) => void;
   appendNewer: (room: number, page: HistoryPage) => void;
   setPaging: (room: number, which: 'older' | 'newer', loading: boolean) => void;
-  /** Optimistic send: the pending row, synchronously. */
-  addPending: (room: number, tempId: string, content: string, createdAt: string) => void;
   confirmMessage: (tempId: string, message: Message) => void;
   receiveMessage: (message: Message) => void;
   updateMessage: (message: Message) => void;
+  applySync: (result: SyncResult) => void;
+  /*
+   * The rows of pending messages. Called only by followOutbox (pending.ts) on the outbox's
+   * events: the outbox owns a pending message's state, these mirror it for rendering. (A row
+   * becomes the stored message through confirmMessage / receiveMessage, by its temp_id.)
+   */
+  addPending: (room: number, tempId: string, content: string, createdAt: string) => void;
   failMessage: (tempId: string, error: string) => void;
   retryLocal: (tempId: string) => void;
   discardPending: (tempId: string) => void;
-  applySync: (result: SyncResult) => void;
   restoreOutbox: (entries: OutboxEntry[]) => void;
 }
 

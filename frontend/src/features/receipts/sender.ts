@@ -1,5 +1,5 @@
 import type { ClientFrame } from '../../lib/realtime/protocol';
-import type { ReceiptKind } from './watermarks';
+import type { ReceiptKind } from '../rooms/watermarks';
 
 interface Slot {
   sentSeq: number;

@@ -1,5 +1,5 @@
 import type { SliceCreator } from '../../app/storeTypes';
-import { moveWatermark, type ReceiptKind } from './watermarks';
+import { moveWatermark, type ReceiptKind } from '../rooms/watermarks';
 
 export interface ReceiptsSlice {
   applyReceipt: (room: number, userId: number, kind: ReceiptKind, seq: number) => void;

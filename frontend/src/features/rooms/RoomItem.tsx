@@ -1,7 +1,7 @@
 import { memo } from 'react';
 import { useChat } from '../../app/store';
 import { PresenceDot } from '../presence/PresenceDot';
-import { unreadCount } from '../receipts/watermarks';
+import { unreadCount } from './watermarks';
 import { initials, otherMembers, roomTitle } from './naming';
 
 function preview(content: string | undefined, deleted: boolean | undefined, mine: boolean): string {

@@ -1,5 +1,5 @@
 import type { Member } from '../../lib/api/types';
-import type { RoomEntry } from '../receipts/watermarks';
+import type { RoomEntry } from './watermarks';
 
 /** A direct room is named after the other person; a group by its own name. */
 export function roomTitle(room: Pick<RoomEntry, 'kind' | 'name' | 'members'>, myId: number | null): string {

@@ -1,6 +1,6 @@
 import type { Message, Room } from '../../lib/api/types';
 import type { ChatState, SliceCreator } from '../../app/storeTypes';
-import { toRoomEntry, type RoomEntry } from '../receipts/watermarks';
+import { toRoomEntry, type RoomEntry } from './watermarks';
 
 export interface RoomsSlice {
   rooms: Record<number, RoomEntry>;

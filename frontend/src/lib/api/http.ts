@@ -24,20 +24,13 @@ export interface RequestOptions {
   keepalive?: boolean;
 }
 
-let baseUrl = '';
-
-/** Tests and tools may point the client at another origin; the SPA uses same-origin paths. */
-export function setApiBase(url: string): void {
-  baseUrl = url.replace(/\/$/, '');
-}
-
 function buildUrl(path: string, query?: RequestOptions['query']): string {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query ?? {})) {
     if (value !== undefined) params.set(key, String(value));
   }
   const qs = params.toString();
-  return `${baseUrl}${path}${qs ? `?${qs}` : ''}`;
+  return `${path}${qs ? `?${qs}` : ''}`; // same-origin: Django serves the SPA and the API
 }
 
 async function toApiError(response: Response): Promise<ApiError> {

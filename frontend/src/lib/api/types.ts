@@ -1,4 +1,4 @@
-/** Shapes of the public HTTP contract (DESIGN section 4 plus the agreed room/message details). */
+/** Shapes of the public HTTP contract (docs/api.md); messages are the same objects the frames carry. */
 
 export interface User {
   id: number;
@@ -31,7 +31,7 @@ export interface Message {
   deleted: boolean;
   reactions: Reaction[];
   version: number;
-  change_seq?: number;
+  change_seq: number;
 }
 
 export type RoomKind = 'direct' | 'group';

@@ -23,6 +23,12 @@ export interface SocketLike {
 
 export type SocketFactory = (url: string) => SocketLike;
 
+/** What the outbox and the sync need of a socket: send a frame now, or say it cannot. */
+export interface FrameSender {
+  readonly isOpen: boolean;
+  send(frame: ClientFrame): boolean;
+}
+
 export interface RealtimeOptions {
   /** Full ws:// URL, or a function so a fresh token is read on every reconnect. */
   url: string | (() => string);
@@ -52,7 +58,7 @@ const defaultFactory: SocketFactory = (url) => new WebSocket(url) as unknown as 
  * One WebSocket with reconnects, heartbeats and a connection state.
  * Framework-free on purpose: it knows nothing of the store or React.
  */
-export class RealtimeClient {
+export class RealtimeClient implements FrameSender {
   readonly events = new Emitter<RealtimeEvents>();
   private socket: SocketLike | null = null;
   private stateValue: ConnectionState = 'offline';
@@ -196,6 +202,9 @@ export class RealtimeClient {
     }
     // A policy close (rate limit) still reconnects, but from the longest wait.
     if (code === CLOSE_POLICY) this.attempt = Math.max(this.attempt, 16);
+    // Everything else reconnects with the jittered backoff, and the open syncs every room: a
+    // dropped network, CLOSE_SERVICE_RESTART (1012: deploy, channel-layer failure) and
+    // CLOSE_TRY_AGAIN_LATER (1013: this socket did not read its frames fast enough) alike.
     this.scheduleReconnect();
   }
 
@@ -245,8 +254,10 @@ export class RealtimeClient {
     const socket = this.socket;
     this.detach();
     if (!socket) return;
-    socket.onopen = socket.onmessage = socket.onerror = null;
-    socket.onclose = null;
+    socket.onopen = socket.onmessage = socket.onclose = null;
+    // Not null: closing a socket that is still connecting reports an error afterwards, and the
+    // `ws` package throws an error nobody listens to.
+    socket.onerror = () => undefined;
     try {
       socket.close(code, reason);
     } catch {

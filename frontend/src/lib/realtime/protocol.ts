@@ -1,4 +1,9 @@
-/** WebSocket frames of DESIGN section 5, as seen on the all-rooms socket `/ws/chat/`. */
+/**
+ * WebSocket frames as the server builds them (chat/frames.py) on the all-rooms socket `/ws/chat/`;
+ * docs/protocol.md describes each. tests/generated/serverFrames.ts holds one sample of every
+ * server frame, written by the Python frame test and type-checked against ServerFrame by
+ * `npm test`, so a drift between the two sides fails a test.
+ */
 import type { Message, Room } from '../api/types';
 
 export type ClientFrame =
@@ -17,20 +22,24 @@ export interface RoomCursorFrame {
   last_seq: number;
 }
 
+/** Why the server asks for a `resync`: a seq gap it could not repair, its fan-out was unavailable, or its buffer overflowed. */
+export type ResyncReason = 'gap' | 'unavailable' | 'overflow';
+
 export type ServerFrame =
-  | { type: 'connection_established'; user_id: number; room_id: number | null; last_message_id?: number | null; rooms?: RoomCursorFrame[] }
+  | { type: 'connection_established'; user_id: number; room_id: number | null; last_message_id: number | null; rooms: RoomCursorFrame[] }
   | { type: 'message_pending'; temp_id: string; status: 'sending' }
   | { type: 'message_confirmed'; temp_id: string; message: Message }
-  | { type: 'message_failed'; temp_id: string; error: string }
+  | { type: 'message_failed'; temp_id: string; error: string; code: string }
   | { type: 'message_new'; message: Message }
   | { type: 'message_updated'; message: Message }
   | { type: 'typing'; room: number; user_id: number; username: string; is_typing: boolean }
-  | { type: 'user_presence'; user_id: number; username: string; status: 'online' | 'offline' }
+  | { type: 'user_presence'; user_id: number; username: string; status: 'online' | 'offline'; room?: number }
   | { type: 'receipt'; room: number; user_id: number; kind: 'delivered' | 'read'; message_id: number; seq: number }
-  | { type: 'sync_response'; room: number; messages: Message[]; updated?: Message[]; has_more: boolean; reset?: boolean; last_seq?: number }
+  | { type: 'sync_response'; room: number; messages: Message[]; updated: Message[]; has_more: boolean; reset: boolean; last_seq: number }
   | { type: 'room_added'; room: Room }
   | { type: 'room_removed'; room: number; user_id: number }
-  | { type: 'error'; message: string; code?: string; temp_id?: string }
+  | { type: 'resync'; room: number; reason: ResyncReason }
+  | { type: 'error'; message: string; code: string; temp_id?: string; field?: string }
   | { type: 'pong' };
 
 export type ServerFrameType = ServerFrame['type'];
@@ -38,10 +47,14 @@ export type FrameOf<T extends ServerFrameType> = Extract<ServerFrame, { type: T 
 
 export type ConnectionState = 'online' | 'connecting' | 'offline';
 
-/** Close codes with a meaning of their own (DESIGN section 5). */
+/** Close codes with a meaning of their own (docs/protocol.md). */
 export const CLOSE_UNAUTHENTICATED = 4001;
 export const CLOSE_FORBIDDEN = 4003;
 export const CLOSE_POLICY = 4008;
+/** The server is restarting, or its channel layer failed: reconnect with backoff, then sync. */
+export const CLOSE_SERVICE_RESTART = 1012;
+/** Try again later: the server closed a socket that did not read its frames. Handled like 1012. */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
 
 export function parseServerFrame(data: unknown): ServerFrame | null {
   if (typeof data !== 'string') return null;
