@@ -212,6 +212,7 @@ def tally(members: list[Member]) -> dict:
     lost = [m.seqs.missing_live(should[m.room_id]) for m in members]
     return {"lost_live": sum(map(len, lost)), "duplicates": sum(len(m.seqs.duplicates) for m in members),
             "members_needing_sync": sum(1 for m, missed in zip(members, lost) if missed or m.resyncs),
-            "gap_sync_requests": sum(m.gap_syncs for m in members), "resync_frames": sum(len(m.resyncs) for m in members),
+            "gap_sync_requests": sum(m.gap_syncs for m in members),
+            "resync_frames": sum(len(m.resyncs) for m in members),
             "reconnects": sum(m.connects - 1 for m in members), "stalled_sends": sum(len(m.stalls) for m in members),
             "members_incomplete": sum(1 for m in members if not should[m.room_id] <= m.seqs.ids.keys())}

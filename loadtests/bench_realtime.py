@@ -119,7 +119,8 @@ async def fanout(servers, rooms: list[dict], rate: float, args, cluster=None) ->
                   "deliveries_expected": expected,
                   "send_to_confirmed_ms": summary_ms(confirm), "send_to_message_new_ms": summary_ms(deliver),
                   **tally(members),
-                  "ws_cpu_us_per_delivery": round(cpu["cpu_seconds"]["ws"] / len(deliver) * 1e6, 1) if deliver else None,
+                  "ws_cpu_us_per_delivery": round(cpu["cpu_seconds"]["ws"] / len(deliver) * 1e6, 1)
+                  if deliver else None,
                   "server": server_deltas(delta), "cpu": cpu}
         if cluster is not None:
             promoted = (await asyncio.gather(promotion, return_exceptions=True))[0]
