@@ -24,7 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
@@ -72,8 +72,11 @@ USE_I18N = False
 USE_TZ = True
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.passwords.VisibleCharactersValidator"},
 ]
 
 STATIC_URL = "/static/"
@@ -85,12 +88,12 @@ WHITENOISE_USE_FINDERS = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "apps.api.authentication.ExpiringTokenAuthentication",
+        "apps.api.authentication.SessionTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["apps.api.renderers.UnicodeJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.api.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -114,12 +117,21 @@ CHAT_PAGE_MAX = 100
 CHAT_SYNC_PAGE_SIZE = env_int("CHAT_SYNC_PAGE_SIZE", 200)
 CHAT_SYNC_RESET_AFTER = env_int("CHAT_SYNC_RESET_AFTER", 1000)
 CHAT_TOKEN_TTL_SECONDS = env_int("CHAT_TOKEN_TTL_SECONDS", 30 * 24 * 3600)
+# Tokens: django-rest-knox storage (digests only), one per login, issued by accounts.tokens.
+REST_KNOX = {"AUTH_HEADER_PREFIX": "Token", "TOKEN_LIMIT_PER_USER": None, "AUTO_REFRESH": False}
 CHAT_TYPING_TTL_SECONDS = env_float("CHAT_TYPING_TTL_SECONDS", 6.0)
 CHAT_PRESENCE_TTL_SECONDS = env_int("CHAT_PRESENCE_TTL_SECONDS", 15)
 CHAT_PRESENCE_HEARTBEAT_SECONDS = env_float("CHAT_PRESENCE_HEARTBEAT_SECONDS", 5.0)
 CHAT_WS_MAX_FRAME_BYTES = env_int("CHAT_WS_MAX_FRAME_BYTES", 64 * 1024)
 CHAT_WS_RATE_PER_SECOND = env_float("CHAT_WS_RATE_PER_SECOND", 20.0)
 CHAT_WS_RATE_BURST = env_int("CHAT_WS_RATE_BURST", 60)
+# --- Hardening (issue 8): input bounds, caps, throttles --------------------------------------
+# JSON nesting allowed in a request body or a frame (no contract payload nests past 3).
+CHAT_JSON_MAX_DEPTH = env_int("CHAT_JSON_MAX_DEPTH", 32)
+# Open sockets per user over every ws process (counted in Redis presence); more close with 4029.
+CHAT_WS_MAX_SOCKETS_PER_USER = env_int("CHAT_WS_MAX_SOCKETS_PER_USER", 20)
+# Request bodies past this are answered 413 (the largest message is 10,000 code points).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
 CHAT_RECEIPT_COALESCE_SECONDS = env_float("CHAT_RECEIPT_COALESCE_SECONDS", 0.25)
 # Fan-out (apps/ws/hub.py): repair from PostgreSQL up to this many changed messages, else resync;
 # quiet rooms compared with PostgreSQL this often; a silent subscription probed after this long.

@@ -24,8 +24,11 @@ async def test_invalid_token_is_closed_4001(ws, world, token):
 
 
 async def test_expired_token_is_closed_4001(ws, world, settings):
+    from accounts.tokens import issue_token
+
     settings.CHAT_TOKEN_TTL_SECONDS = 0
-    client = await ws("/ws/chat/", token=world.alice_token, expect_established=False)
+    token = await orm(issue_token, world.alice)
+    client = await ws("/ws/chat/", token=token, expect_established=False)
     assert await client.expect_close() == 4001
 
 
