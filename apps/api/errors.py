@@ -44,6 +44,8 @@ def exception_handler(exc, context):
         return None
     if isinstance(exc, exceptions.ValidationError):
         response.data = error_body("invalid input", _flatten(exc.detail))
+    elif isinstance(exc, exceptions.Throttled):  # Retry-After is set by DRF from the throttle's wait
+        response.data = {**error_body(f"too many requests: retry in {exc.wait or 1:.0f} s"), "code": "throttled"}
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         response.data = error_body(str(detail))

@@ -12,12 +12,14 @@ from rest_framework.views import APIView
 
 from accounts import tokens
 from apps.api import serializers as s
+from apps.api import throttles
 from apps.api.errors import database_unavailable
 from chat import actions, queries
 from chat.errors import InvalidInput
 from chat.text import clean_id, clean_temp_id, refuse_lone_surrogates
 
 ERRORS = {400: s.ErrorSerializer, 401: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer}
+THROTTLED = {429: s.ErrorSerializer}  # with Retry-After
 
 
 @csrf_exempt  # a JSON 404 for every method, like the DRF views (they are CSRF-exempt too)
@@ -51,9 +53,10 @@ def auth_answer(user, token: str) -> dict:
 class RegisterView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
+    throttle_classes = [throttles.RegisterAddressThrottle]
 
     @extend_schema(request=s.CredentialsSerializer, responses={201: s.AuthSerializer, 400: s.ErrorSerializer,
-                                                              409: s.ErrorSerializer})
+                                                              409: s.ErrorSerializer, **THROTTLED})
     def post(self, request):
         data = body(request)
         user = actions.register_user(data.get("username"), data.get("password"))
@@ -63,8 +66,10 @@ class RegisterView(APIView):
 class TokenView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
+    throttle_classes = [throttles.LoginAddressThrottle, throttles.LoginUsernameThrottle]
 
-    @extend_schema(request=s.CredentialsSerializer, responses={200: s.AuthSerializer, 400: s.ErrorSerializer})
+    @extend_schema(request=s.CredentialsSerializer, responses={200: s.AuthSerializer, 400: s.ErrorSerializer,
+                                                              **THROTTLED})
     def post(self, request):
         data = body(request)
         user = actions.check_credentials(data.get("username"), data.get("password"))
@@ -97,8 +102,10 @@ class MeView(APIView):
 
 
 class UsersView(APIView):
+    throttle_classes = [throttles.UserSearchThrottle]
+
     @extend_schema(parameters=[OpenApiParameter("search", str, required=False)],
-                   responses={200: s.UserSerializer(many=True), **ERRORS})
+                   responses={200: s.UserSerializer(many=True), **ERRORS, **THROTTLED})
     def get(self, request):
         search = request.query_params.get("search", "")[:150]
         return Response(queries.search_users(search))
@@ -160,6 +167,8 @@ def _page_params(params) -> dict:
 
 
 class MessagesView(APIView):
+    throttle_classes = [throttles.SendThrottle]  # POST only; reading history is not throttled
+
     @extend_schema(
         parameters=[
             OpenApiParameter("room", int, required=True),
@@ -176,7 +185,7 @@ class MessagesView(APIView):
         return Response(queries.history_page(request.user.id, room_id, **params))
 
     @extend_schema(request=s.MessageCreateSerializer, responses={201: s.MessageSerializer, 200: s.MessageSerializer,
-                                                                **ERRORS})
+                                                                **ERRORS, **THROTTLED, 503: s.ErrorSerializer})
     def post(self, request):
         data = body(request)
         if "room" not in data:

@@ -132,6 +132,16 @@ CHAT_JSON_MAX_DEPTH = env_int("CHAT_JSON_MAX_DEPTH", 32)
 CHAT_WS_MAX_SOCKETS_PER_USER = env_int("CHAT_WS_MAX_SOCKETS_PER_USER", 20)
 # Request bodies past this are answered 413 (the largest message is 10,000 code points).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
+# Throttles (apps/api/throttles.py), DRF rate strings by scope; HTTP sends use the socket's
+# budget (CHAT_WS_RATE_PER_SECOND / CHAT_WS_RATE_BURST).
+CHAT_THROTTLE_RATES = {
+    "login_username": env_str("CHAT_THROTTLE_LOGIN_USERNAME", "10/min"),
+    "login_address": env_str("CHAT_THROTTLE_LOGIN_ADDRESS", "30/min"),
+    "register_address": env_str("CHAT_THROTTLE_REGISTER_ADDRESS", "10/hour"),
+    "user_search": env_str("CHAT_THROTTLE_USER_SEARCH", "60/min"),
+}
+# Proxies (CIDRs) whose X-Forwarded-For names the client; none: the peer address is the client.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 CHAT_RECEIPT_COALESCE_SECONDS = env_float("CHAT_RECEIPT_COALESCE_SECONDS", 0.25)
 # Fan-out (apps/ws/hub.py): repair from PostgreSQL up to this many changed messages, else resync;
 # quiet rooms compared with PostgreSQL this often; a silent subscription probed after this long.
@@ -208,6 +218,14 @@ elif REDIS.configured:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer",
                                   "CONFIG": {"capacity": 1000, "expiry": 30}}}
+
+# --- Cache: throttle counters, shared by every process (config/cache.py) ----------------------
+if REDIS.configured:
+    CACHES = {"default": {"BACKEND": "config.cache.SharedRedisCache",
+                          "LOCATION": REDIS.url or "redis://sentinel",  # Sentinel: resolved by the backend
+                          "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:cache"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Celery ---------------------------------------------------------------------------------
 if REDIS.uses_sentinel:
