@@ -2,7 +2,8 @@
 one for the user these return (accounts.tokens).
 
 A username is unique by its comparison key (chat.text.username_key), kept in UsernameKey next
-to the user; logging in with any spelling of the same key finds the user.
+to the user (made with every new user: user_saved); logging in with any spelling of the same
+key finds the user.
 """
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -29,9 +30,7 @@ def register_user(username: object, password: object):
         raise InvalidInput(" ".join(exc.messages), field="password") from exc
     try:
         with transaction.atomic():
-            user = User.objects.create_user(username=username, password=password)
-            UsernameKey.objects.create(user=user, key=username_key(username))
-            return user
+            return User.objects.create_user(username=username, password=password)  # + its key: user_saved
     except IntegrityError as exc:
         raise Conflict("that username is taken", field="username") from exc
 
@@ -58,6 +57,10 @@ def check_credentials(username: object, password: object):
 
 
 def user_saved(sender, instance, created: bool, **kwargs) -> None:
-    """post_save of a user: a deactivated user's sessions end and their open sockets close."""
-    if not created and not instance.is_active:
+    """post_save of a user, however it was saved (registration, createsuperuser, a shell): a new
+    user gets its username key (an IntegrityError when the name is taken by its key), and a
+    deactivated user's sessions end and their open sockets close."""
+    if created:
+        UsernameKey.objects.create(user=instance, key=username_key(instance.username))
+    elif not instance.is_active:
         events.publish_sessions_ended(instance.id)
