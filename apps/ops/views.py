@@ -1,7 +1,9 @@
 """Liveness, readiness and Prometheus metrics, served by every process (api and ws), and the
 browser's RUM beacon (`POST /api/rum/`)."""
+import hmac
 import os
 
+from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
@@ -28,7 +30,17 @@ def readyz(request):
                         status=200 if ready else 503)
 
 
+def _metrics_allowed(request) -> bool:
+    """With METRICS_TOKEN set (always in production), only its bearer: the cluster's Prometheus."""
+    token = settings.METRICS_TOKEN
+    if not token:
+        return True
+    return hmac.compare_digest(request.META.get("HTTP_AUTHORIZATION", "").encode(), f"Bearer {token}".encode())
+
+
 def metrics(request):
+    if not _metrics_allowed(request):
+        return JsonResponse({"detail": "not found", "errors": {}}, status=404)  # no hint it exists
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "channels",
     "chat",
     "apps.api",
@@ -37,12 +38,42 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "apps.api.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise: the files it serves (the SPA's index.html, assets) get the headers too.
+    "config.security.SecurityHeadersMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]
+
+# --- Browser headers (config/security.py) -------------------------------------------------------
+# Scripts, frames, objects: this origin only, nothing inline. Styles allow 'unsafe-inline': the
+# web app's component library (antd) injects its CSS-in-JS as <style> elements at run time.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],  # + the app's own ws(s):// origin, per request
+        "worker-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# /metrics: with a token set, only `Authorization: Bearer <METRICS_TOKEN>` is answered (the
+# cluster's Prometheus); production refuses to start without one.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"

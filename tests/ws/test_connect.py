@@ -110,3 +110,19 @@ async def test_invalid_token_does_not_fall_back_to_the_cookie(ws, world):
     headers = [(b"host", b"testserver"), (b"origin", b"http://testserver"), (b"cookie", cookie)]
     client = await ws("/ws/chat/?token=wrong", headers=headers, expect_established=False)
     assert await client.expect_close() == 4001
+
+
+@pytest.mark.parametrize("origin", [b"http://testserver:9999", b"https://testserver", b"http://localhost:9999",
+                                    b"null", b"http://testserver.evil.example", b"ws://testserver:8080"])
+async def test_cookie_origin_must_match_scheme_host_and_port(ws, world, origin):
+    cookie = await orm(_session_cookie, world.alice)
+    headers = [(b"host", b"testserver"), (b"origin", origin), (b"cookie", cookie)]
+    client = await ws("/ws/chat/", headers=headers, expect_established=False)
+    assert await client.expect_close() == 4001
+
+
+async def test_cookie_origin_with_the_default_port_spelled_out_is_the_same_site(ws, world):
+    cookie = await orm(_session_cookie, world.alice)
+    headers = [(b"host", b"testserver"), (b"origin", b"http://testserver:80"), (b"cookie", cookie)]
+    client = await ws("/ws/chat/", headers=headers)
+    assert client.established["user_id"] == world.alice.id
