@@ -1,43 +1,21 @@
 """Throttles (DRF's, on the shared cache: Redis in production, local memory embedded).
 
-Rates are in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] by scope; a throttled request gets 429
+Rates are in CHAT_THROTTLE_RATES by scope; a throttled request gets 429
 with Retry-After (docs/api.md). The client address is the connection's peer, or the address a
-trusted proxy (TRUSTED_PROXIES) reports in X-Forwarded-For: a header from anyone else is ignored,
+trusted proxy (TRUSTED_PROXIES, config/proxies.py) reports in X-Forwarded-For: a header from anyone else is ignored,
 so a client cannot pick a fresh address for every request.
 """
 import hashlib
-import ipaddress
 
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from chat.text import username_key
-
-
-def _networks():
-    return [ipaddress.ip_network(cidr, strict=False) for cidr in settings.TRUSTED_PROXIES]
-
-
-def _trusted(address: str, networks) -> bool:
-    try:
-        ip = ipaddress.ip_address(address.strip())
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)
+from config import proxies
 
 
 def client_address(request) -> str:
-    """The peer, or walking X-Forwarded-For from the right past trusted proxies, the first
-    address that is not one (what the outermost trusted proxy saw)."""
-    peer = request.META.get("REMOTE_ADDR") or ""
-    networks = _networks()
-    if not networks or not _trusted(peer, networks):
-        return peer
-    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
-    for hop in reversed(hops):
-        if not _trusted(hop, networks):
-            return hop
-    return hops[0] if hops else peer
+    return proxies.client_address(request.META.get("REMOTE_ADDR") or "", request.META.get("HTTP_X_FORWARDED_FOR"))
 
 
 class _Throttle(SimpleRateThrottle):

@@ -11,6 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from accounts import tokens
 from apps.ws import db
+from config import proxies
 
 
 def _header(scope, name: bytes) -> str | None:
@@ -39,8 +40,11 @@ def _site_origin(scope) -> tuple[str, str, int] | None:
     host = _header(scope, b"host")
     if not host:
         return None
-    scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
-    return _origin_parts(f"{scheme}://{host}")
+    secure = scope.get("scheme") in ("wss", "https")
+    peer = (scope.get("client") or [None])[0]
+    if not secure and proxies.is_trusted(peer):  # TLS ended at a trusted proxy that says so
+        secure = (_header(scope, b"x-forwarded-proto") or "").split(",")[0].strip() in ("https", "wss")
+    return _origin_parts(f"{'https' if secure else 'http'}://{host}")
 
 
 def origin_allowed(scope) -> bool:

@@ -126,3 +126,31 @@ async def test_cookie_origin_with_the_default_port_spelled_out_is_the_same_site(
     headers = [(b"host", b"testserver"), (b"origin", b"http://testserver:80"), (b"cookie", cookie)]
     client = await ws("/ws/chat/", headers=headers)
     assert client.established["user_id"] == world.alice.id
+
+
+async def test_tls_ended_at_a_trusted_proxy_keeps_the_https_origin(world, settings):
+    """Behind an ingress that ends TLS the socket is plain ws, the page https: the proxy's
+    X-Forwarded-Proto counts when the peer is a trusted proxy, and only then."""
+    from channels.testing import WebsocketCommunicator
+
+    from config.asgi import application
+    from tests.ws.client import Client
+
+    cookie = await orm(_session_cookie, world.alice)
+    headers = [(b"host", b"testserver"), (b"origin", b"https://testserver"), (b"cookie", cookie),
+               (b"x-forwarded-proto", b"https")]
+
+    async def connect(peer: str) -> Client:
+        comm = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+        comm.scope["client"] = [peer, 50000]  # read when the application first runs, on connect
+        assert (await comm.connect(timeout=10))[0]
+        return Client(comm, peer)
+
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    untrusted = await connect("203.0.113.9")
+    assert await untrusted.expect_close() == 4001
+    trusted = await connect("10.1.2.3")
+    try:
+        assert (await trusted.expect("connection_established", timeout=10))["user_id"] == world.alice.id
+    finally:
+        await trusted.disconnect()
