@@ -31,10 +31,11 @@ def readyz(request):
 
 
 def _metrics_allowed(request) -> bool:
-    """With METRICS_TOKEN set (always in production), only its bearer: the cluster's Prometheus."""
+    """With METRICS_TOKEN set, only its bearer (the cluster's Prometheus); without one, everyone
+    where METRICS_REQUIRE_TOKEN is off (embedded, tests) and nobody in production."""
     token = settings.METRICS_TOKEN
     if not token:
-        return True
+        return not settings.METRICS_REQUIRE_TOKEN
     return hmac.compare_digest(request.META.get("HTTP_AUTHORIZATION", "").encode(), f"Bearer {token}".encode())
 
 

@@ -72,8 +72,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # /metrics: with a token set, only `Authorization: Bearer <METRICS_TOKEN>` is answered (the
-# cluster's Prometheus); production refuses to start without one.
+# cluster's Prometheus); without one it is open here (embedded, tests) and closed in production.
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_REQUIRE_TOKEN = False
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"

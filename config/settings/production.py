@@ -14,10 +14,9 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 if not REDIS.configured:
     raise ImproperlyConfigured("production needs Redis: set REDIS_SENTINELS + REDIS_MASTER_NAME or REDIS_URL")
 
-if not env_str("METRICS_TOKEN"):
-    raise ImproperlyConfigured("production needs METRICS_TOKEN: /metrics is for the cluster's Prometheus only")
-
 DEBUG = False
+# /metrics is for the cluster's Prometheus: without METRICS_TOKEN it answers nobody (404).
+METRICS_REQUIRE_TOKEN = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # HTTPS only, as the ingress reports it (X-Forwarded-Proto). Probes and Prometheus reach the
 # pods over plain HTTP inside the cluster: those paths are never redirected.

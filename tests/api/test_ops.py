@@ -78,7 +78,6 @@ def test_production_with_sentinel_starts():
     ({"DATABASE_URL": None}, "production needs PostgreSQL"),
     ({"DATABASE_URL": "sqlite:////tmp/x.sqlite3"}, "production needs PostgreSQL"),
     ({"REDIS_URL": None}, "production needs Redis"),
-    ({"METRICS_TOKEN": None}, "production needs METRICS_TOKEN"),
 ])
 def test_production_refuses_to_start(overrides, message):
     done = _start_production(**overrides)
