@@ -42,8 +42,9 @@ run: install spa
 	$(PY) -m daphne -b $(HOST) -p $(PORT) --ping-interval 20 --ping-timeout 30 \
 	  --websocket-max-message-size 1048576 --proxy-headers config.asgi:application
 
-# The whole suite: import rules, pytest (real PostgreSQL + Redis, e2e processes, browser), vitest.
-test: install spa system-deps
+# The whole suite: import rules, pytest (real PostgreSQL + Redis, e2e processes, browser, the
+# Helm chart with helm/kubectl from `make tools`), vitest.
+test: install spa system-deps tools
 	.venv/bin/lint-imports
 	.venv/bin/pytest
 ifneq ($(HAS_FRONTEND),)
@@ -63,3 +64,6 @@ bench-web: install spa system-deps
 loadtest: install
 	.venv/bin/locust -f loadtests/locustfile.py --headless -u $(or $(USERS),20) -r 10 -t $(or $(TIME),30s) \
 	  --host $(or $(TARGET),http://127.0.0.1:8000) $(SCENARIO)
+
+# make tools, image and the kind load test (kind-up, kind-deps, kind-deploy, kind-loadtest, kind-down).
+include k8s/kind.mk

@@ -6,6 +6,10 @@ class ChatConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from chat import telemetry
+
+        telemetry.start()  # every process sets Django up: api, ws and worker alike
+
         from django.conf import settings
         from django.db.models.signals import post_save
 

@@ -28,6 +28,14 @@ def room_ids_of_user(user_id: int) -> list[int]:
     return list(Membership.objects.filter(user_id=user_id).values_list("room_id", flat=True))
 
 
+def room_ids_of_users(user_ids) -> dict[int, set[int]]:
+    """The rooms of many users in one query (a ws process checking its sockets' rooms)."""
+    rooms: dict[int, set[int]] = {uid: set() for uid in user_ids}
+    for user_id, room_id in Membership.objects.filter(user_id__in=list(rooms)).values_list("user_id", "room_id"):
+        rooms[user_id].add(room_id)
+    return rooms
+
+
 # Raw SQL: run on every WebSocket connect, where building the ORM subquery cost more than the query.
 _ROOMS_FOR_SOCKET = (
     "SELECT m.room_id, r.last_seq, r.last_change_seq FROM chat_membership m JOIN chat_room r ON r.id = m.room_id "

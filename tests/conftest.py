@@ -62,3 +62,29 @@ def _clean_redis_keys_of_this_session():
         return
     for key in client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}:*", count=1000):
         client.delete(key)
+
+
+_span_exporter = None
+
+
+@pytest.fixture
+def span_exporter():
+    """Traces recorded in memory: the provider and instrumentations production installs when OTLP
+    is configured (chat.tracing.configure). The global provider can be set once per process, so
+    one exporter serves the session; each test starts empty and turns the instrumentations off
+    after itself (untraced tests stay unrecorded)."""
+    global _span_exporter
+    from django.db import connections
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from chat import tracing
+
+    if _span_exporter is None:
+        _span_exporter = InMemorySpanExporter()
+    tracing.configure("chat-test", exporter=_span_exporter)
+    connections.close_all()  # psycopg is traced from a connection's connect on: open new ones
+    _span_exporter.clear()
+    yield _span_exporter
+    tracing.uninstrument()
+    connections.close_all()
+    _span_exporter.clear()

@@ -6,7 +6,8 @@ import os
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
+from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
+from prometheus_client.exposition import choose_encoder
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -14,7 +15,9 @@ from rest_framework.views import APIView
 
 from apps.ops import health, rum
 from apps.ops.serializers import RumBeaconSerializer
+from chat import telemetry
 from chat.errors import InvalidInput
+from config import draining
 from chat.text import refuse_lone_surrogates
 
 
@@ -23,9 +26,13 @@ def healthz(request):
 
 
 def readyz(request):
+    if draining.active():  # a ws process after SIGTERM: out of rotation, whatever else holds
+        return JsonResponse({"status": "draining"}, status=503)
     db_ok, db_state = health.database_ok()
     redis_ok, redis_state = health.redis_ok()
     ready = db_ok and redis_ok
+    telemetry.record_dependency("database", db_ok)
+    telemetry.record_dependency("redis", redis_ok)
     return JsonResponse({"status": "ok" if ready else "unavailable", "database": db_state, "redis": redis_state},
                         status=200 if ready else 503)
 
@@ -40,14 +47,18 @@ def _metrics_allowed(request) -> bool:
 
 
 def metrics(request):
+    """This process's metrics, or under gunicorn every worker's summed (multiprocess mode); in
+    the OpenMetrics format (with exemplars) when the scraper asks for it."""
     if not _metrics_allowed(request):
         return JsonResponse({"detail": "not found", "errors": {}}, status=404)  # no hint it exists
+    telemetry.sample_pools(force=True)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = REGISTRY
-    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+    return HttpResponse(encode(registry), content_type=content_type)
 
 
 class RumView(APIView):

@@ -151,7 +151,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         if not self.closed:  # closes we started were counted with their code already
-            metrics.WS_CLOSES.labels(str(code)).inc()
+            metrics.WS_CLOSES.labels(_close_label(code)).inc()
         await self._leave()
 
     def _leave_feeds(self) -> None:
@@ -381,25 +381,49 @@ class ChatConsumer(AsyncWebsocketConsumer):
         task.add_done_callback(_log_failure)
 
     async def _room_added(self, d):
-        if self.room_id is not None or d.room in self.rooms:
-            return  # a one-room socket stays on its room
-        summary = await db.call(queries.rooms_for_socket, self.user.id, d.room)
-        if not summary or self.closed:
-            return
-        self.rooms.add(d.room)
-        await self.send(text_data=d.text)
-        r = summary[0]
-        self.hub.join_room(self, d.room, r["last_seq"], r["last_change_seq"])
+        await self._follow_room(d.room, d.text)
 
     async def _room_removed(self, d):
         """Published to the room when a member leaves: only that member's sockets act on it."""
-        if d.room not in self.rooms or d.only_user != self.user.id:
+        if d.only_user == self.user.id:
+            await self._unfollow_room(d.room, d.text)
+
+    def follow_rooms(self, room_ids: set[int]) -> None:
+        """The user's rooms as PostgreSQL has them (the hub checks after a reconnect): announce
+        and follow the rooms added, drop the rooms left, while their events were lost."""
+        if self.room_id is not None:
+            if self.room_id not in room_ids:
+                self._spawn(self.close_with(FORBIDDEN))
+            return
+        for room_id in room_ids - self.rooms:
+            self._spawn(self._follow_room(room_id))
+        for room_id in self.rooms - room_ids:
+            self._spawn(self._unfollow_room(room_id))
+
+    async def _follow_room(self, room_id: int, frame_text: str | None = None):
+        if self.room_id is not None or room_id in self.rooms:
+            return  # a one-room socket stays on its room
+        summary, room = await db.call(self._room_to_follow, room_id, frame_text is None)
+        if not summary or self.closed or room_id in self.rooms:
+            return
+        self.rooms.add(room_id)
+        await self.send(text_data=frame_text or events.encode(frames.room_added(room)).decode())
+        r = summary[0]
+        self.hub.join_room(self, room_id, r["last_seq"], r["last_change_seq"])
+
+    def _room_to_follow(self, room_id: int, with_detail: bool):
+        summary = queries.rooms_for_socket(self.user.id, room_id)
+        return summary, (queries.room_detail(self.user.id, room_id) if summary and with_detail else None)
+
+    async def _unfollow_room(self, room_id: int, frame_text: str | None = None):
+        if room_id not in self.rooms:
             return
         if self.room_id is not None:
             return await self.close_with(FORBIDDEN)
-        self.rooms.discard(d.room)
-        self.hub.leave_room(self, d.room)
-        await self.send(text_data=d.text)
+        self.rooms.discard(room_id)
+        self.hub.leave_room(self, room_id)
+        await self.send(text_data=frame_text or events.encode(
+            frames.room_removed(room_id=room_id, user_id=self.user.id)).decode())
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -408,6 +432,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def send_error(self, message: str, code: str, temp_id: str | None = None, field: str | None = None):
         await self.send_frame(frames.error(message, code, temp_id=temp_id, field=field))
+
+
+_CLOSE_CODES_COUNTED = {1000, 1001, 1002, 1005, 1006, 1007, 1009, 1011, 1012, 1013, 4001, 4003, 4004, 4008, 4029}
+
+
+def _close_label(code) -> str:
+    """A client may close with any code from 1000 to 4999: count the known ones by code and the
+    rest as `other`, so a hostile client cannot mint thousands of series."""
+    return str(code) if code in _CLOSE_CODES_COUNTED else "other"
 
 
 def _log_failure(task: asyncio.Task) -> None:

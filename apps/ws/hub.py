@@ -220,6 +220,22 @@ class Hub:
                 feed.position = delivery.change
                 self._fan_out(feed, delivery)
 
+    def check_memberships(self) -> None:
+        """After a reconnect: room_added / room_removed published meanwhile may be lost, so the
+        all-rooms sockets compare their rooms with PostgreSQL (one query for every local user)."""
+        if self.users:
+            self._spawn(self._check_memberships(list(self.users)), "fanout-membership-check")
+
+    async def _check_memberships(self, user_ids) -> None:
+        try:
+            rooms = await db.call(queries.room_ids_of_users, user_ids)
+        except Exception:  # noqa: BLE001 - the next reconnect or the clients' own reload settles it
+            log.warning("fan-out membership check failed", exc_info=True)
+            return
+        for user_id, room_ids in rooms.items():
+            for socket in list(self.users.get(user_id, {}).values()):
+                socket.follow_rooms(room_ids)
+
     def check_rooms(self, room_ids) -> None:
         """Compare rooms with PostgreSQL after their (re)subscription: batched over a few
         milliseconds, so a reconnect or a connect storm costs one query, not one per room."""
@@ -275,6 +291,7 @@ class RedisSource:
         self.pubsub = None
         self.probe_channel = broadcast.probe_channel(hub.process_id)
         self.probe_sent: float | None = None
+        self.subscribed_once = False
         self.publisher = async_client()
         self.task = hub._spawn(self._run_forever(), "fanout-subscriber")
 
@@ -320,12 +337,16 @@ class RedisSource:
     async def _run_once(self) -> None:
         pubsub = async_client(for_pubsub=True).pubsub()
         await pubsub.connect()
+        reconnect = self.subscribed_once
         # Published from here on, joins subscribe on this connection themselves; the channels
         # of every socket already here are subscribed at once.
         self.pubsub = pubsub
         channels = self.hub.channels()
         await pubsub.subscribe(self.probe_channel, *channels)
         log.info("fan-out subscribed to %d channels", len(channels))
+        self.subscribed_once = True
+        if reconnect:
+            self.hub.check_memberships()
         idle_since = time.monotonic()
         self.probe_sent = None
         while True:

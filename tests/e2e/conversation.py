@@ -26,7 +26,7 @@ class Member:
         self.conflicts: list = []
         self.live_duplicates: list = []
         self.live_at: dict[int, float] = {}  # seq -> when a message_new brought it
-        self.via_sync: set[int] = set()  # seqs this client only learned by asking sync_request
+        self.own_seqs: set[int] = set()  # seqs of this member's own confirmed messages
         self.resyncs: list[dict] = []  # resync frames: the server could not deliver live
         self.confirmed: dict[str, dict] = {}
         self.confirmed_at: dict[str, float] = {}
@@ -102,8 +102,6 @@ class Member:
             self._record(frame["message"])
         elif kind == "sync_response":
             for message in frame["messages"]:
-                if message["seq"] not in self.received:
-                    self.via_sync.add(message["seq"])
                 self._record(message)
             if frame["reset"]:
                 self.conflicts.append(("reset", frame))
@@ -119,6 +117,7 @@ class Member:
             fut = self.pending.get(frame["temp_id"])
             if kind == "message_confirmed":
                 self._record(frame["message"])
+                self.own_seqs.add(frame["message"]["seq"])
             if fut is not None and not fut.done():
                 fut.set_result(frame)
 
@@ -217,6 +216,12 @@ def assert_exactly_once(members, stored) -> dict:
         assert m.live_duplicates == [], (m.name, m.live_duplicates[:20])
         assert m.stalls == [], f"{m.name}: sends with neither answer nor close: {m.stalls}"
     return confirmed
+
+
+def not_delivered_live(member, stored) -> list[int]:
+    """Seqs of others' messages this member never got as message_new: a client sync was needed
+    (a sync that merely raced a live delivery does not count: the live frame still came)."""
+    return sorted({seq for seq, _, _ in stored} - set(member.live_at) - member.own_seqs)
 
 
 def confirmed_at(members, temp_id) -> float:
