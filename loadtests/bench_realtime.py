@@ -214,7 +214,7 @@ def _seed_in_django(rooms: int, room_size: int, sync_messages: int) -> None:
 
     django.setup()
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
+    from accounts.tokens import issue_token
 
     from chat import actions
     from chat.models import Membership, Room
@@ -222,8 +222,7 @@ def _seed_in_django(rooms: int, room_size: int, sync_messages: int) -> None:
     User = get_user_model()
     n_users = rooms * room_size + 1
     users = User.objects.bulk_create([User(username=f"rt{i}", password="!") for i in range(n_users)])
-    tokens = Token.objects.bulk_create([Token(user=u, key=secrets.token_hex(20)) for u in users])
-    token_of = {t.user_id: t.key for t in tokens}
+    token_of = {u.id: issue_token(u) for u in users}
     room_rows = Room.objects.bulk_create(
         [Room(kind="group", name=f"bench {r}", created_by=users[r * room_size]) for r in range(rooms + 1)])
     memberships, layout = [], []
