@@ -1,6 +1,6 @@
-"""Plumbing for loadtests/locustfile.py: settings from the environment, the WebSocket session
-(websocket-client under Locust's gevent), reporting into Locust's stats, seq bookkeeping and the
-SPA's reconnect backoff. Nothing here knows about Locust user classes.
+"""Plumbing for loadtests/locustfile.py: the accounts to log in as, the WebSocket session
+(websocket-client under Locust's gevent), reporting into Locust's stats and the SPA's
+reconnect backoff (seq bookkeeping: harness.seqs). Nothing here knows about Locust user classes.
 """
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import random
 import struct
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -24,16 +23,6 @@ WS = "WS"  # request_type of every WebSocket measurement, so they group apart fr
 
 
 # --- settings --------------------------------------------------------------------------------
-
-def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    return float(raw) if raw else default
-
-
-def env_int(name: str, default: int | None) -> int | None:
-    raw = os.environ.get(name, "").strip()
-    return int(raw) if raw else default
-
 
 def parse_credentials(raw: str) -> list[tuple[str, str]]:
     """`name:password,name:password`; the password may itself contain colons."""
@@ -124,57 +113,12 @@ class SentRegistry:
 SENT = SentRegistry()
 
 
-# --- seq continuity --------------------------------------------------------------------------
-
-@dataclass
-class SeqTracker:
-    """What one room's client has seen. `watermark` is the last seq of the unbroken run; seqs
-    beyond a hole wait in `ahead` (with when they arrived) until the hole fills.
-    A hole is not a gap at once: our own message_confirmed may overtake an earlier message_new
-    of someone else, so the caller waits a grace period before calling it lost."""
-
-    watermark: int
-    ahead: dict[int, float] = field(default_factory=dict)
-    live: set[int] = field(default_factory=set)
-
-    def observe(self, seq: int, live: bool = True) -> str:
-        """'ok', 'duplicate' (same seq twice live) or 'late' (already had it, e.g. from a sync)."""
-        if live:
-            if seq in self.live:
-                return "duplicate"
-            self.live.add(seq)
-            self._prune_live()
-        if seq <= self.watermark or seq in self.ahead:
-            return "late"
-        self.ahead[seq] = time.perf_counter()
-        self._advance()
-        return "ok"
-
-    def reset(self, last_seq: int) -> None:
-        """After a sync `reset` the client reloads the newest page: start again from there."""
-        self.watermark = max(self.watermark, last_seq)
-        self.ahead = {s: t for s, t in self.ahead.items() if s > self.watermark}
-        self._advance()
-
-    def hole(self) -> tuple[int, float] | None:
-        """(missing count, seconds the oldest waiting seq has waited), or None when unbroken."""
-        if not self.ahead:
-            return None
-        missing = min(self.ahead) - self.watermark - 1
-        return missing, time.perf_counter() - min(self.ahead.values())
-
-    def _advance(self) -> None:
-        while self.watermark + 1 in self.ahead:
-            del self.ahead[self.watermark + 1]
-            self.watermark += 1
-
-    def _prune_live(self) -> None:
-        # Only recent seqs can come twice; keep the set from growing for the whole run.
-        if len(self.live) > 20_000:
-            self.live = {s for s in self.live if s > self.watermark - 1_000}
-
-
 # --- one WebSocket ---------------------------------------------------------------------------
+
+def close_code(exc: BaseException) -> int | None:
+    """The WebSocket close code a failed read or open() carries (see WsSession._read_one)."""
+    return exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
+
 
 CLOSED_BY_US = -1  # close "code" passed to on_close when we closed the socket ourselves
 
@@ -260,7 +204,7 @@ class WsSession:
         if self.closed:
             return
         self.closed = True
-        code = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
+        code = close_code(exc)
         self.ws.shutdown()  # the server already ended it; just release the socket
         reason = exc.args[0] if exc.args and isinstance(exc.args[0], str) else type(exc).__name__
         self.on_close(code, reason)

@@ -5,22 +5,13 @@ import json
 import os
 import time
 import urllib.request
-from urllib.parse import quote
 
 import pytest
 import websockets
 from django.conf import settings
 
-from tests.support import processes
-
-
-def database_url() -> str:
-    """The test database as a DATABASE_URL for child processes (valid inside a django_db test)."""
-    db = settings.DATABASES["default"]
-    auth = quote(db["USER"] or "postgres")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"])
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+from harness import clients, processes
+from tests.support.database import child_database_url
 
 
 @pytest.fixture
@@ -31,7 +22,7 @@ def daphnes(transactional_db):
 
     def start(n: int = 2, **env) -> list[processes.Process]:
         base = {
-            "DATABASE_URL": database_url(),
+            "DATABASE_URL": child_database_url(),
             "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYER_PREFIX,
             "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
             "CHAT_PRESENCE_TTL_SECONDS": "3",
@@ -41,7 +32,7 @@ def daphnes(transactional_db):
         }
         if not env.get("REDIS_SENTINELS"):
             base["REDIS_URL"] = os.environ["REDIS_URL"]
-        procs = [processes.daphne({**base, **{k: str(v) for k, v in env.items()}}) for _ in range(n)]
+        procs = [processes.ws_server({**base, **{k: str(v) for k, v in env.items()}}) for _ in range(n)]
         started.extend(procs)
         for proc in procs:
             proc.wait_ready(60)
@@ -111,8 +102,7 @@ class WSClient:
 
 
 def ws_url(proc, token: str, room_id: int | None = None) -> str:
-    path = f"/ws/chat/{room_id}/" if room_id else "/ws/chat/"
-    return f"ws://127.0.0.1:{proc.port}{path}?token={token}"
+    return clients.ws_url(proc.port, token, room_id)
 
 
 def http_json(proc, path: str, token: str):

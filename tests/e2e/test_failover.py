@@ -10,7 +10,7 @@ from asgiref.sync import sync_to_async
 from tests.e2e.conftest import dump_logs
 from tests.e2e.conversation import (assert_exactly_once, catch_up, connect_members, four_members,
                                      not_delivered_live, room_messages, stop_conversation)
-from tests.support import processes
+from harness import processes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -19,41 +19,11 @@ MASTER = "chatfailover"
 
 @pytest.fixture
 def sentinel_cluster():
-    master = processes.redis_server()
-    replica = processes.redis_server(replica_of=master.port)
-    started = [master, replica]
+    cluster = processes.SentinelCluster(MASTER).start()  # master, replica, three sentinels, settled
     try:
-        master.wait_ready()
-        replica.wait_ready()
-        sentinels = [processes.redis_sentinel(master.port, MASTER) for _ in range(3)]
-        started += sentinels
-        for s in sentinels:
-            s.wait_ready()
-        _wait_until_ready_for_failover(replica, sentinels)
-        yield master, replica, sentinels
+        yield cluster.master, cluster.replica, cluster.sentinels
     finally:
-        for proc in started:
-            proc.kill()
-
-
-def _wait_until_ready_for_failover(replica, sentinels, timeout=30.0):
-    """The replica is in sync and every sentinel knows the replica and the two other sentinels."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            info = redis.Redis(port=replica.port, socket_timeout=1).info("replication")
-            ready = info.get("master_link_status") == "up"
-            for s in sentinels:
-                client = redis.Redis(port=s.port, socket_timeout=1, decode_responses=True)
-                replicas = client.execute_command("SENTINEL", "REPLICAS", MASTER)
-                others = client.execute_command("SENTINEL", "SENTINELS", MASTER)
-                ready = ready and len(replicas) == 1 and len(others) == 2
-            if ready:
-                return
-        except redis.RedisError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError("sentinels did not settle")
+        cluster.stop()
 
 
 def _master_port(sentinels) -> int | None:

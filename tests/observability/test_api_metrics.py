@@ -5,7 +5,6 @@ import os
 import re
 import shutil
 import signal
-import sys
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +15,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.processes import Process, free_port
+from harness.processes import api_server
 
 pytestmark = pytest.mark.e2e
 REQUESTS = 120
@@ -57,12 +56,8 @@ def api(tmp_path):
     directory = tmp_path / "metrics"
     directory.mkdir()
     (directory / "counter_4242.db").write_bytes(b"left over from an earlier run")
-    port = free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.dev", "DEBUG": "false",
-           "PROMETHEUS_MULTIPROC_DIR": str(directory), "GIT_COMMIT": "0123456789abcdef"}
-    args = [sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn", "--bind", f"127.0.0.1:{port}",
-            "--workers", "2", "--worker-class", "uvicorn_worker.UvicornWorker", "config.asgi:application"]
-    server = Process(args, port, env, log_name="gunicorn").wait_ready(60)
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(directory), "GIT_COMMIT": "0123456789abcdef"}
+    server = api_server(env, workers=2).wait_ready(60)  # python -m config.launch api
     try:
         yield server, directory
     finally:
