@@ -36,7 +36,7 @@ def _origin_parts(url: str) -> tuple[str, str, int] | None:
 
 def _site_origin(scope) -> tuple[str, str, int] | None:
     """This site's own origin as the socket was reached: the Host header and the scheme of the
-    connection (wss behind TLS, as the proxy reports it: Daphne's --proxy-headers)."""
+    connection (wss, or https as a trusted proxy reports it in X-Forwarded-Proto)."""
     host = _header(scope, b"host")
     if not host:
         return None
