@@ -87,3 +87,12 @@ class Reaction(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["message", "user", "emoji"], name="reaction_message_user_emoji_uniq"),
         ]
+
+
+class UsernameKey(models.Model):
+    """A username's comparison key (chat.text.username_key: NFKC + case folding), unique: `Nino`,
+    `NINO` and `ｎｉｎｏ` are one name. The username itself is shown as it was typed."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE,
+                                related_name="username_key")
+    key = models.CharField(max_length=600, unique=True)
