@@ -57,7 +57,7 @@ def server_env(args, db: str, prefix: str, redis_env: dict | None) -> dict:
     env = {"DJANGO_SETTINGS_MODULE": "config.settings.production", "SECRET_KEY": "bench-realtime-not-a-secret",
            "ALLOWED_HOSTS": "127.0.0.1,localhost", "DATABASE_URL": seeding.database_url(db),
            "REDIS_URL": REDIS_URL, "REDIS_SENTINELS": None, "PROMETHEUS_MULTIPROC_DIR": None,
-           "CHANNEL_LAYER_PREFIX": prefix, "REDIS_KEY_PREFIX": prefix, "LOG_LEVEL": "WARNING",
+           "REDIS_KEY_PREFIX": prefix, "LOG_LEVEL": "WARNING",
            "PYTHONUNBUFFERED": "1"}
     return {**env, **(redis_env or {}), **dict(kv.split("=", 1) for kv in args.server_env)}
 

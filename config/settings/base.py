@@ -4,7 +4,7 @@ from pathlib import Path
 import dj_database_url
 
 from config.env import env_bool, env_float, env_int, env_list, env_str
-from config.redis_config import celery_broker, channel_layers, load_redis_config
+from config.redis_config import celery_broker, load_redis_config
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(env_str("CHAT_VAR_DIR", str(BASE_DIR / "var")))
@@ -190,12 +190,10 @@ CHAT_FANOUT_PROBE_TIMEOUT_SECONDS = env_float("CHAT_FANOUT_PROBE_TIMEOUT_SECONDS
 CHAT_WS_SEND_BUFFER_SOFT = env_int("CHAT_WS_SEND_BUFFER_SOFT", 64 * 1024)
 CHAT_WS_SEND_BUFFER_HARD = env_int("CHAT_WS_SEND_BUFFER_HARD", 1024 * 1024)
 
-# --- Redis: channel layer, presence, Celery broker (built in config/redis_config.py) -------
+# --- Redis: the fan-out's pub/sub, presence, the Celery broker (config/redis_config.py) ------
+# No Channels channel layer: sockets get room and user events from apps/ws/hub.py.
 REDIS = load_redis_config()
-CHANNEL_LAYER_PREFIX = env_str("CHANNEL_LAYER_PREFIX", "chat")
-REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "chat")
-CHANNEL_LAYER_BACKEND = env_str("CHANNEL_LAYER_BACKEND", "core")
-CHANNEL_LAYERS = channel_layers(REDIS, backend=CHANNEL_LAYER_BACKEND, prefix=CHANNEL_LAYER_PREFIX)
+REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "chat")  # keys and pub/sub channels of this deployment
 
 # --- Cache: throttle counters, shared by every process (config/cache.py) ----------------------
 if REDIS.configured:

@@ -73,7 +73,7 @@ class _Database:
         self.port = connection.settings_dict["PORT"]
 
     def down(self):
-        from tests.support.processes import free_port
+        from harness.processes import free_port
 
         connection.close()
         connection.settings_dict["PORT"] = str(free_port())

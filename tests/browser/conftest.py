@@ -35,7 +35,6 @@ def chat_server(spa_dist, transactional_db):
         "DATABASE_URL": child_database_url(),
         "DB_CONN_MAX_AGE": "0",
         "REDIS_URL": os.environ["REDIS_URL"],
-        "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYER_PREFIX,
         "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
         "FRONTEND_DIST": str(spa_dist),
         "CHAT_VAR_DIR": str(ROOT / "var"),

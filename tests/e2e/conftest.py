@@ -23,7 +23,6 @@ def daphnes(transactional_db):
     def start(n: int = 2, **env) -> list[processes.Process]:
         base = {
             "DATABASE_URL": child_database_url(),
-            "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYER_PREFIX,
             "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
             "CHAT_PRESENCE_TTL_SECONDS": "3",
             "CHAT_PRESENCE_HEARTBEAT_SECONDS": "1",

@@ -1,19 +1,20 @@
 """The embedded run as `make run` starts it (dev settings, no Redis, SQLite), with DEBUG off:
 the SPA and static files are served, errors are the user's, not Django's debug pages."""
+import os
 import urllib.error
 import urllib.request
 
 import pytest
 
-from tests.support import processes
+from harness import processes
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def embedded(tmp_path):
-    proc = processes.daphne({"DATABASE_URL": f"sqlite:///{tmp_path / 'chat.sqlite3'}", "REDIS_URL": "",
-                             "DEBUG": "", "CHAT_VAR_DIR": str(tmp_path)})
+    proc = processes.launch("embedded", {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'chat.sqlite3'}",
+                                         "REDIS_URL": None, "DEBUG": None, "CHAT_VAR_DIR": str(tmp_path)})
     try:
         proc.wait_ready(60)
         yield f"http://127.0.0.1:{proc.port}"
