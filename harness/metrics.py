@@ -4,6 +4,7 @@ A `Scrape` holds every sample by (name, labels). Scrapes subtract (after - befor
 during a run) and add (the same metric over several ws processes); an absent metric reads as 0,
 so a counter a process has not registered yet (or a build without it) needs no special case.
 """
+import os
 import urllib.request
 from collections import defaultdict
 
@@ -20,8 +21,12 @@ class Scrape:
                     for family in text_string_to_metric_families(text) for s in family.samples})
 
     @classmethod
-    def of(cls, base_url: str, timeout: float = 10.0) -> "Scrape":
-        with urllib.request.urlopen(f"{base_url}/metrics", timeout=timeout) as response:
+    def of(cls, base_url: str, timeout: float = 10.0, token: str | None = None) -> "Scrape":
+        """Scrape a server; production answers /metrics only to its METRICS_TOKEN bearer."""
+        token = token or os.environ.get("METRICS_TOKEN")
+        request = urllib.request.Request(f"{base_url}/metrics",
+                                         headers={"Authorization": f"Bearer {token}"} if token else {})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return cls.parse(response.read().decode())
 
     @classmethod

@@ -51,13 +51,15 @@ from harness.stats import summary_ms
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 DEFAULTS = {"rooms": (200.0, 1), "big-room": (5.0, 2), "failover": (100.0, 2), "idle": (0, 1), "sync": (0, 1)}
 SYNC_SOCKETS, SYNC_PACE_S = 8, 0.015  # spread and paced: no socket meets the per-connection rate limit
+# Production answers /metrics only to this bearer; harness.metrics.Scrape sends it.
+os.environ.setdefault("METRICS_TOKEN", uuid.uuid4().hex)
 
 
 def server_env(args, db: str, prefix: str, redis_env: dict | None) -> dict:
     env = {"DJANGO_SETTINGS_MODULE": "config.settings.production", "SECRET_KEY": "bench-realtime-not-a-secret",
            "ALLOWED_HOSTS": "127.0.0.1,localhost", "DATABASE_URL": seeding.database_url(db),
            "REDIS_URL": REDIS_URL, "REDIS_SENTINELS": None, "PROMETHEUS_MULTIPROC_DIR": None,
-           "REDIS_KEY_PREFIX": prefix, "LOG_LEVEL": "WARNING",
+           "REDIS_KEY_PREFIX": prefix, "LOG_LEVEL": "WARNING", "METRICS_TOKEN": os.environ["METRICS_TOKEN"],
            "PYTHONUNBUFFERED": "1"}
     return {**env, **(redis_env or {}), **dict(kv.split("=", 1) for kv in args.server_env)}
 
