@@ -227,7 +227,7 @@ def test_configmap_and_secret_carry_the_production_settings():
     assert config["REDIS_MASTER_NAME"] == "chat-master"
     assert "REDIS_URL" not in config
     secret = by_kind(objects, "Secret")["chat-secret"]["data"]
-    assert set(secret) == {"SECRET_KEY", "DATABASE_URL", "VAPID_PRIVATE_KEY", "REDIS_PASSWORD"}
+    assert set(secret) == {"SECRET_KEY", "DATABASE_URL", "VAPID_PRIVATE_KEY", "REDIS_PASSWORD", "METRICS_TOKEN"}
     assert config["CHAT_WORKER_METRICS_PORT"] == "9808"
     external = render("external-values.yaml")
     assert by_kind(external, "Secret") == {}
@@ -310,3 +310,18 @@ def test_monitors_only_with_the_prometheus_operator():
     assert pod_monitors["chat-ws"]["spec"]["podMetricsEndpoints"][0]["path"] == "/metrics"
     worker = container(by_kind(render("ingress-values.yaml"), "Deployment")["chat-worker"])
     assert worker["ports"] == [{"name": "metrics", "containerPort": 9808, "protocol": "TCP"}]
+
+
+def test_prometheus_scrapes_api_and_ws_with_the_metrics_bearer():
+    """api and ws answer /metrics only to METRICS_TOKEN: the monitors send it from the Secret."""
+    objects = render("keda-prometheus-values.yaml", apis=ALL_APIS)
+    monitors = [o for o in objects if o["kind"] in ("ServiceMonitor", "PodMonitor")]
+    assert monitors
+    for monitor in monitors:
+        spec = monitor["spec"]
+        [endpoint] = spec.get("endpoints") or spec.get("podMetricsEndpoints")
+        if monitor["metadata"]["name"].endswith("-worker"):
+            assert "authorization" not in endpoint  # the worker's own metrics server has no token
+            continue
+        assert endpoint["authorization"] == {"type": "Bearer",
+                                             "credentials": {"name": "chat-secret", "key": "METRICS_TOKEN"}}

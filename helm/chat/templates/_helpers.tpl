@@ -93,6 +93,7 @@ CHAT_WORKER_METRICS_PORT: {{ .Values.worker.metricsPort | quote }}
 SECRET_KEY: {{ required "secrets.secretKey is required (or secrets.existingSecret)" .Values.secrets.secretKey | b64enc | quote }}
 DATABASE_URL: {{ required "secrets.databaseUrl is required (or secrets.existingSecret)" .Values.secrets.databaseUrl | b64enc | quote }}
 VAPID_PRIVATE_KEY: {{ required "secrets.vapidPrivateKey is required (or secrets.existingSecret)" .Values.secrets.vapidPrivateKey | b64enc | quote }}
+METRICS_TOKEN: {{ required "secrets.metricsToken is required (or secrets.existingSecret): /metrics answers only its bearer" .Values.secrets.metricsToken | b64enc | quote }}
 {{- with .Values.secrets.redisPassword }}
 REDIS_PASSWORD: {{ . | b64enc | quote }}
 {{- end }}
