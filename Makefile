@@ -39,8 +39,7 @@ run: install spa
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py seed_demo
 	@echo "Chat is at http://$(HOST):$(PORT)  (logins: nino / giorgi / alice, password chat-demo-2026)"
-	$(PY) -m daphne -b $(HOST) -p $(PORT) --ping-interval 20 --ping-timeout 30 \
-	  --websocket-max-message-size 1048576 --proxy-headers config.asgi:application
+	$(PY) -m config.launch embedded --host $(HOST) --port $(PORT)
 
 # The whole suite: import rules, pytest (real PostgreSQL + Redis, e2e processes, browser), vitest.
 test: install spa system-deps

@@ -2,8 +2,8 @@
 
     make bench-history          # = .venv/bin/python -m loadtests.bench_history
 
-Creates its own PostgreSQL database (BENCH_DB, default `chat_bench`; server from DATABASE_URL's
-host or PG* variables), migrates it, fills one room with BENCH_MESSAGES (100,000) messages from
+Creates its own PostgreSQL database (BENCH_DB, default `chat_bench`; server from BENCH_PG_ADMIN_URL,
+DATABASE_URL's host or the PG* variables), migrates it, fills one room with BENCH_MESSAGES (100,000) messages from
 several senders with reactions on some, then times BENCH_REQUESTS (default 1,000) requests EACH of
 the newest / before / after / around pages of limit 100 with random cursors, interleaved.
 
@@ -17,9 +17,10 @@ import random
 import statistics
 import sys
 import time
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import urlparse
 
-from config.env import postgres_url_from_pg_env
+from harness import seeding
+from harness.stats import pct
 
 BUDGET_P95_MS = float(os.environ.get("BENCH_BUDGET_P95_MS", "15"))
 DB_NAME = os.environ.get("BENCH_DB", "chat_bench")
@@ -31,38 +32,8 @@ SEED = int(os.environ.get("BENCH_SEED", "20261124"))
 KINDS = ("newest", "before", "after", "around")
 
 
-
-def _server_url() -> str:
-    """The PostgreSQL server to use: DATABASE_URL (any database name) or the PG* variables."""
-    url = os.environ.get("DATABASE_URL")
-    if url and url.startswith(("postgres://", "postgresql://")):
-        return url
-    return postgres_url_from_pg_env("postgres")
-
-
-def _with_database(url: str, name: str) -> str:
-    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
-
-
-def _admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_with_database(_server_url(), "postgres").replace("postgres://", "postgresql://", 1),
-                         autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def create_database() -> None:
-    _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    _admin(f'CREATE DATABASE "{DB_NAME}"')
-
-
-def drop_database() -> None:
-    _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-
-
 def setup_django() -> None:
-    os.environ["DATABASE_URL"] = _with_database(_server_url(), DB_NAME)
+    os.environ["DATABASE_URL"] = seeding.database_url(DB_NAME)
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.base"
     os.environ.setdefault("DB_CONN_MAX_AGE", "600")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -156,29 +127,23 @@ def run(data: dict) -> dict[str, list[float]]:
     return timings
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = max(0, min(len(ordered) - 1, int(round(q / 100 * len(ordered) + 0.5)) - 1))
-    return ordered[index]
-
-
 def report(timings: dict[str, list[float]]) -> bool:
     ok = True
     print(f"\nhistory page, limit {LIMIT}, {MESSAGES:,}-message room, server time in ms "
           f"({REQUESTS} requests per kind)")
     print(f"{'kind':8} {'n':>5} {'p50':>7} {'p95':>7} {'p99':>7} {'mean':>7} {'max':>7}  budget p95 <= {BUDGET_P95_MS:g}")
     for kind, values in timings.items():
-        p95 = percentile(values, 95)
+        p95 = pct(values, 95)
         verdict = "ok" if p95 <= BUDGET_P95_MS else "MISSED"
         ok = ok and p95 <= BUDGET_P95_MS
-        print(f"{kind:8} {len(values):5d} {percentile(values, 50):7.2f} {p95:7.2f} {percentile(values, 99):7.2f} "
+        print(f"{kind:8} {len(values):5d} {pct(values, 50):7.2f} {p95:7.2f} {pct(values, 99):7.2f} "
               f"{statistics.fmean(values):7.2f} {max(values):7.2f}  {verdict}")
     return ok
 
 
 def main() -> int:
-    print(f"database {DB_NAME!r} on {urlparse(_server_url()).hostname}; python {sys.version.split()[0]}", flush=True)
-    create_database()
+    print(f"database {DB_NAME!r} on {urlparse(seeding.admin_url()).hostname}; python {sys.version.split()[0]}", flush=True)
+    seeding.rebuild_database(DB_NAME)
     try:
         setup_django()
         from django.core.management import call_command
@@ -192,7 +157,7 @@ def main() -> int:
 
         connections.close_all()
         if os.environ.get("BENCH_KEEP_DB") != "1":
-            drop_database()
+            seeding.drop_database(DB_NAME)
     return 0 if ok else 1
 
 

@@ -44,7 +44,7 @@ import psutil
 import websockets
 from websockets.asyncio.client import connect as ws_connect
 
-from tests.support.processes import Process, free_port
+from harness.processes import Process, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")

@@ -23,185 +23,20 @@ messages, own message visible <= 16 ms after Enter. Prints a JSON report and a M
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from harness.browser import CHROMIUM, CHROMIUM_ARGS, embedded_server, ensure_spa, log_in
+from harness.stats import pct
 
-from tests.support.processes import Process, free_port  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-DEMO_USER = "nino"
-DEMO_PASSWORD = "chat-demo-2026"
+INSTRUMENTS_JS = Path(__file__).with_name("bench_web.js")
 VIEWPORT = {"width": 1280, "height": 800}
 BUDGETS = {"fps": 60, "long_frames": 0, "heap_mb": 20, "send_visible_ms": 16}
-
-
-@contextlib.contextmanager
-def embedded_server(messages: int = 10_000):
-    """The embedded product (what `make run` starts) on a free port, in a throwaway data directory."""
-    var = tempfile.mkdtemp(prefix="chat-bench-web-")
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "REDIS_SENTINELS", "REDIS_MASTER_NAME")}
-    env.update(CHAT_VAR_DIR=var, DJANGO_SETTINGS_MODULE="config.settings.dev", DEBUG="false")
-    python = sys.executable
-    subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    subprocess.run([python, "manage.py", "seed_demo", "--messages", str(messages)], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-    port = free_port()
-    server = Process([python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
-                     port, env, log_name="daphne-bench-web")
-    try:
-        server.wait_ready(30)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-
-
-def ensure_spa() -> None:
-    if not (ROOT / "frontend" / "dist" / "index.html").exists():
-        subprocess.run(["npm", "run", "build"], cwd=ROOT / "frontend", check=True)
-
-
-def log_in(page, base_url: str, username: str = DEMO_USER) -> None:
-    page.goto(base_url + "/")
-    page.get_by_test_id("login-username").fill(username)
-    page.get_by_test_id("login-password").fill(DEMO_PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    page.get_by_test_id("room-item").first.wait_for()
-    page.wait_for_selector('[data-testid="connection-status"][data-state="online"]')
-
-
-# In-page instruments: rAF deltas and Long Animation Frames / long tasks, from now on.
-INSTRUMENTS = """() => {
-  const perf = { deltas: [], loaf: [], longtask: [], running: true, loafSupported: false };
-  let last = performance.now();
-  const tick = (now) => { perf.deltas.push(now - last); last = now; if (perf.running) requestAnimationFrame(tick); };
-  requestAnimationFrame((now) => { last = now; requestAnimationFrame(tick); });
-  const types = PerformanceObserver.supportedEntryTypes || [];
-  if (types.includes('long-animation-frame')) {
-    perf.loafSupported = true;
-    const list = document.querySelector('[data-testid="message-list"]');
-    new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.duration > 50) perf.loaf.push({
-      duration: Math.round(e.duration * 10) / 10, blocking: Math.round(e.blockingDuration), at: Math.round(e.startTime),
-      // where the frame's time went: scripts, forced style/layout, the rendering update (style, layout, paint)
-      script: Math.round((e.scripts || []).reduce((a, x) => a + x.duration, 0)),
-      render: e.renderStart ? Math.round(e.startTime + e.duration - e.renderStart) : 0,
-      styleLayout: e.styleAndLayoutStart ? Math.round(e.startTime + e.duration - e.styleAndLayoutStart) : 0,
-      rows: list ? list.querySelectorAll('[data-testid="message-item"]').length : null,
-      scrollTop: list ? Math.round(list.scrollTop) : null,
-      scripts: (e.scripts || []).slice().sort((a, b) => b.duration - a.duration).slice(0, 4).map((x) => ({
-        invoker: x.invoker, invokerType: x.invokerType, fn: x.sourceFunctionName || '',
-        src: (x.sourceURL || '').replace(location.origin, '') + (x.sourceCharPosition >= 0 ? `:${x.sourceCharPosition}` : ''),
-        ms: Math.round(x.duration), forcedStyleLayout: Math.round(x.forcedStyleAndLayoutDuration || 0),
-        start: Math.round(x.startTime - e.startTime),
-      })),
-    }); })
-      .observe({ type: 'long-animation-frame' });
-  }
-  if (types.includes('longtask')) {
-    new PerformanceObserver((l) => { for (const e of l.getEntries()) perf.longtask.push(e.duration); })
-      .observe({ type: 'longtask' });
-  }
-  window.__bench = perf;
-}"""
-
-# Scroll the list at `step` px per frame towards `direction` (-1 up, +1 down) until the end of the
-# room is reached: at the top, the first message (seq 1) rendered and nothing loading; at the bottom,
-# scrollTop at its maximum. Resolves with the number of frames it took.
-SCROLL = """async ([direction, step, firstSeq]) => {
-  const el = document.querySelector('[data-testid="message-list"]');
-  const frame = () => new Promise((r) => requestAnimationFrame(r));
-  const started = performance.now();
-  let frames = 0, stuck = 0;
-  for (;;) {
-    el.scrollTop += direction * step;
-    await frame();
-    frames += 1;
-    if (direction < 0) {
-      const done = el.scrollTop === 0 && document.querySelector(`[data-testid="message-item"][data-seq="${firstSeq}"]`)
-        && !document.querySelector('.older-spinner');
-      if (done) break;
-    } else if (el.scrollTop + el.clientHeight >= el.scrollHeight - 1) {
-      if (++stuck > 10) break;
-    } else stuck = 0;
-    if (performance.now() - started > 600000) throw new Error('scroll did not reach the end in 10 minutes');
-  }
-  return { frames, ms: performance.now() - started };
-}"""
-
-# Independent Enter -> painted: the keydown's timestamp to the first frame painted with the row;
-# the browser's Event Timing entries for those keydowns (durationThreshold 16: a send without an
-# entry took less than 16 ms to the next paint); whether the row is in the DOM in the first
-# animation frame after the keydown; and the main-thread time of the keydown's handlers (from a
-# listener on the input, which runs before React's root listener, to one on window, which runs after).
-WATCH_SEND = """() => {
-  const list = document.querySelector('[data-testid="message-list"]');
-  const input = document.querySelector('[data-testid="message-input"]');
-  const out = window.__sendPaint = [];
-  const keydowns = window.__sendKeydowns = [];
-  const eventTiming = window.__sendEventTiming = [];
-  let keydownAt = null;
-  let handlerStart = 0;
-  input.addEventListener('keydown', (e) => {
-    if (e.key !== 'Enter') return;
-    keydownAt = e.timeStamp;
-    handlerStart = performance.now();
-    const text = input.value.trim();
-    const record = { at: e.timeStamp, text, handlerMs: null, rowInFirstRaf: null, firstRafMs: null };
-    keydowns.push(record);
-    requestAnimationFrame((frameTime) => {
-      record.firstRafMs = frameTime - record.at;
-      record.rowInFirstRaf = [...list.querySelectorAll('[data-testid="message-content"]')].some((n) => n.textContent === text);
-    });
-  }, true);
-  window.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && keydowns.length && keydowns[keydowns.length - 1].at === e.timeStamp)
-      keydowns[keydowns.length - 1].handlerMs = performance.now() - handlerStart;
-  });
-  if ((PerformanceObserver.supportedEntryTypes || []).includes('event')) {
-    new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.name === 'keydown' && e.target === input)
-      eventTiming.push({ at: e.startTime, duration: e.duration, inputDelay: e.processingStart - e.startTime,
-                         processing: e.processingEnd - e.processingStart }); })
-      .observe({ type: 'event', durationThreshold: 16 });
-  }
-  new MutationObserver((records) => {
-    if (keydownAt === null) return;
-    for (const r of records) for (const n of r.addedNodes) {
-      if (!(n instanceof Element)) continue;
-      const row = n.matches('[data-temp-id]') ? n : n.querySelector('[data-temp-id]');
-      if (!row) continue;
-      const t0 = keydownAt; keydownAt = null;
-      const inDom = performance.now() - t0;
-      // rAF runs before this frame's paint; a task posted from it runs after the paint.
-      requestAnimationFrame((frameTime) => {
-        const ch = new MessageChannel();
-        ch.port1.onmessage = () => out.push({ inDom, frame: frameTime - t0, painted: performance.now() - t0 });
-        ch.port2.postMessage(0);
-      });
-      return;
-    }
-  }).observe(list, { childList: true, subtree: true });
-}"""
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def per_second_fps(deltas: list[float]) -> list[float]:
@@ -233,6 +68,7 @@ def run(step: int, sends: int, messages: int) -> dict:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         report["chromium"] = browser.version
         context = browser.new_context(viewport=VIEWPORT)
+        context.add_init_script(path=str(INSTRUMENTS_JS))
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -252,9 +88,9 @@ def run(step: int, sends: int, messages: int) -> dict:
         page.wait_for_timeout(1000)
         report["heap_mb_room_open"], _ = heap_mb()
 
-        page.evaluate(INSTRUMENTS)
-        up = page.evaluate(SCROLL, [-1, step, 1])
-        down = page.evaluate(SCROLL, [1, step, 1])
+        page.evaluate("() => window.__benchWeb.instruments()")
+        up = page.evaluate("(a) => window.__benchWeb.scroll(a)", [-1, step, 1])
+        down = page.evaluate("(a) => window.__benchWeb.scroll(a)", [1, step, 1])
         bench = page.evaluate("() => { window.__bench.running = false; return window.__bench; }")
         rum = page.evaluate("() => window.__chatPerf")
         deltas = bench["deltas"][2:]
@@ -283,7 +119,7 @@ def run(step: int, sends: int, messages: int) -> dict:
                             "cdp_nodes": cdp_nodes}
 
         # Enter -> visible, at the bottom of the fully loaded room.
-        page.evaluate(WATCH_SEND)
+        page.evaluate("() => window.__benchWeb.watchSend()")
         page.evaluate("() => { window.__chatPerf.sendVisibleMs.length = 0; }")
         box = page.get_by_test_id("message-input")
         for i in range(sends):

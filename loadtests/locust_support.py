@@ -1,6 +1,6 @@
 """Plumbing for loadtests/locustfile.py: settings from the environment, the WebSocket session
-(websocket-client under Locust's gevent), reporting into Locust's stats, seq bookkeeping and the
-SPA's reconnect backoff. Nothing here knows about Locust user classes.
+(websocket-client under Locust's gevent), reporting into Locust's stats and the SPA's
+reconnect backoff (seq bookkeeping: harness.seqs). Nothing here knows about Locust user classes.
 """
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import random
 import struct
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -122,56 +121,6 @@ class SentRegistry:
 
 
 SENT = SentRegistry()
-
-
-# --- seq continuity --------------------------------------------------------------------------
-
-@dataclass
-class SeqTracker:
-    """What one room's client has seen. `watermark` is the last seq of the unbroken run; seqs
-    beyond a hole wait in `ahead` (with when they arrived) until the hole fills.
-    A hole is not a gap at once: our own message_confirmed may overtake an earlier message_new
-    of someone else, so the caller waits a grace period before calling it lost."""
-
-    watermark: int
-    ahead: dict[int, float] = field(default_factory=dict)
-    live: set[int] = field(default_factory=set)
-
-    def observe(self, seq: int, live: bool = True) -> str:
-        """'ok', 'duplicate' (same seq twice live) or 'late' (already had it, e.g. from a sync)."""
-        if live:
-            if seq in self.live:
-                return "duplicate"
-            self.live.add(seq)
-            self._prune_live()
-        if seq <= self.watermark or seq in self.ahead:
-            return "late"
-        self.ahead[seq] = time.perf_counter()
-        self._advance()
-        return "ok"
-
-    def reset(self, last_seq: int) -> None:
-        """After a sync `reset` the client reloads the newest page: start again from there."""
-        self.watermark = max(self.watermark, last_seq)
-        self.ahead = {s: t for s, t in self.ahead.items() if s > self.watermark}
-        self._advance()
-
-    def hole(self) -> tuple[int, float] | None:
-        """(missing count, seconds the oldest waiting seq has waited), or None when unbroken."""
-        if not self.ahead:
-            return None
-        missing = min(self.ahead) - self.watermark - 1
-        return missing, time.perf_counter() - min(self.ahead.values())
-
-    def _advance(self) -> None:
-        while self.watermark + 1 in self.ahead:
-            del self.ahead[self.watermark + 1]
-            self.watermark += 1
-
-    def _prune_live(self) -> None:
-        # Only recent seqs can come twice; keep the set from growing for the whole run.
-        if len(self.live) > 20_000:
-            self.live = {s for s in self.live if s > self.watermark - 1_000}
 
 
 # --- one WebSocket ---------------------------------------------------------------------------

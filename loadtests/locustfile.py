@@ -15,8 +15,10 @@ soak runs against a real deployment.
 from __future__ import annotations
 
 import random
+import sys
 import time
 import uuid
+from pathlib import Path
 from urllib.parse import urlencode
 
 import gevent
@@ -24,14 +26,16 @@ from gevent.event import AsyncResult
 from locust import FastHttpUser, between, constant, constant_pacing, events, tag, task
 from locust.exception import StopUser
 
-# Locust puts this file's folder on sys.path (not the repo root), so import the sibling directly.
-from locust_support import (
+# Locust puts this file's folder on sys.path, not the repository root the harness lives in.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from harness.seqs import SeqTracker  # noqa: E402
+from loadtests.locust_support import (  # noqa: E402
     CLOSED_BY_US,
     SENT,
     ProtocolError,
     SeqDuplicate,
     SeqGap,
-    SeqTracker,
     WsSession,
     backoff_delay,
     env_float,
@@ -227,7 +231,8 @@ class Chatter(ChatUser):
         report("connect -> connection_established", started)
         self.session, self.opened_at = session, time.perf_counter()
         if self.tracker is None:
-            self.tracker = SeqTracker(room_last_seq(hello, self.room))
+            self.tracker = SeqTracker(room_last_seq(hello, self.room), window=10_000)
+        self.tracker.reconnected()  # a duplicate is two live deliveries on one socket
         session.start()
         # Like the SPA: sync on every open (catches what was sent while away, and the race
         # between the server reading last_seq and joining the room group), then retry sends.

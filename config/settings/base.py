@@ -4,7 +4,7 @@ from pathlib import Path
 import dj_database_url
 
 from config.env import env_bool, env_float, env_int, env_list, env_str
-from config.redis_config import load_redis_config
+from config.redis_config import celery_broker, channel_layers, load_redis_config
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(env_str("CHAT_VAR_DIR", str(BASE_DIR / "var")))
@@ -121,81 +121,15 @@ CHAT_WS_RATE_PER_SECOND = env_float("CHAT_WS_RATE_PER_SECOND", 20.0)
 CHAT_WS_RATE_BURST = env_int("CHAT_WS_RATE_BURST", 60)
 CHAT_RECEIPT_COALESCE_SECONDS = env_float("CHAT_RECEIPT_COALESCE_SECONDS", 0.25)
 
-# --- Redis: channel layer, presence, Celery broker -----------------------------------------
+# --- Redis: channel layer, presence, Celery broker (built in config/redis_config.py) -------
 REDIS = load_redis_config()
 CHANNEL_LAYER_PREFIX = env_str("CHANNEL_LAYER_PREFIX", "chat")
 REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "chat")
-
-
-def _redis_host_entry(max_connections: int) -> dict:
-    """One channels-redis `hosts` entry; the pool is sized on purpose (the default 100 runs out
-    past ~100 sockets per process because every receive holds a connection)."""
-    common = {
-        "db": REDIS.db,
-        "max_connections": max_connections,
-        # channels-redis receives with a blocking BZPOPMIN of 5 s; redis-py (>= 8) reads with a
-        # default socket_timeout of 5 s too, so every idle receive raced its own timeout, raised
-        # TimeoutError and the consumer closed idle sockets with 1012. Reads get longer than the
-        # blocking pop; a dead or unreachable master is still noticed within that bound.
-        "socket_timeout": env_float("CHANNEL_LAYER_SOCKET_TIMEOUT", 10.0),
-        "socket_connect_timeout": env_float("CHANNEL_LAYER_CONNECT_TIMEOUT", 2.0),
-        "socket_keepalive": True,
-    }
-    if REDIS.password:
-        common["password"] = REDIS.password
-    if REDIS.uses_sentinel:
-        sentinel_kwargs = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
-        if REDIS.password:
-            sentinel_kwargs["password"] = REDIS.password
-        return {"sentinels": list(REDIS.sentinels), "master_name": REDIS.master_name,
-                "sentinel_kwargs": sentinel_kwargs, **common}
-    return {"address": REDIS.url, **common}
-
-
 CHANNEL_LAYER_BACKEND = env_str("CHANNEL_LAYER_BACKEND", "core")
-if REDIS.configured and CHANNEL_LAYER_BACKEND == "pubsub":
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [_redis_host_entry(env_int("CHANNEL_LAYER_POOL_SIZE", 1000))],
-                       "prefix": CHANNEL_LAYER_PREFIX},
-        }
-    }
-elif REDIS.configured:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [_redis_host_entry(env_int("CHANNEL_LAYER_POOL_SIZE", 1000))],
-                "prefix": CHANNEL_LAYER_PREFIX,
-                # A socket that falls 500 events behind is too slow to serve live; it will
-                # recover by seq gap + sync_request, so dropping beats unbounded Redis memory.
-                # Mind: in Redis this bound is per *process*, not per socket: every socket of a
-                # Daphne process shares one queue key (`specific.<process>!`), a group_send
-                # puts one entry there for all its local members, and entries past 500 are
-                # dropped for all of them. One Daphne reading ~200 group events/s has ~2.5 s
-                # of slack before that (measured: docs/bench/realtime.md).
-                "capacity": env_int("CHANNEL_LAYER_CAPACITY", 500),
-                # Undelivered events older than this are useless: the client syncs instead.
-                "expiry": env_int("CHANNEL_LAYER_EXPIRY", 30),
-                "group_expiry": env_int("CHANNEL_LAYER_GROUP_EXPIRY", 86400),
-            },
-        }
-    }
-else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer",
-                                  "CONFIG": {"capacity": 1000, "expiry": 30}}}
+CHANNEL_LAYERS = channel_layers(REDIS, backend=CHANNEL_LAYER_BACKEND, prefix=CHANNEL_LAYER_PREFIX)
 
 # --- Celery ---------------------------------------------------------------------------------
-if REDIS.uses_sentinel:
-    CELERY_BROKER_URL = ";".join(f"sentinel://{h}:{p}/{REDIS.db}" for h, p in REDIS.sentinels)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"master_name": REDIS.master_name}
-elif REDIS.configured:
-    CELERY_BROKER_URL = REDIS.url
-    CELERY_BROKER_TRANSPORT_OPTIONS = {}
-else:
-    CELERY_BROKER_URL = "memory://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = celery_broker(REDIS)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS.configured)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -11,7 +11,7 @@ import pytest
 import websockets
 from django.conf import settings
 
-from tests.support import processes
+from harness import clients, processes
 
 
 def database_url() -> str:
@@ -41,7 +41,7 @@ def daphnes(transactional_db):
         }
         if not env.get("REDIS_SENTINELS"):
             base["REDIS_URL"] = os.environ["REDIS_URL"]
-        procs = [processes.daphne({**base, **{k: str(v) for k, v in env.items()}}) for _ in range(n)]
+        procs = [processes.ws_server({**base, **{k: str(v) for k, v in env.items()}}) for _ in range(n)]
         started.extend(procs)
         for proc in procs:
             proc.wait_ready(60)
@@ -111,8 +111,7 @@ class WSClient:
 
 
 def ws_url(proc, token: str, room_id: int | None = None) -> str:
-    path = f"/ws/chat/{room_id}/" if room_id else "/ws/chat/"
-    return f"ws://127.0.0.1:{proc.port}{path}?token={token}"
+    return clients.ws_url(proc.port, token, room_id)
 
 
 def http_json(proc, path: str, token: str):

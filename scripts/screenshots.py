@@ -8,7 +8,7 @@ API, and captures with Debian's Chromium:
   docs/screenshots/chat.png       the chat with the room sidebar (nino; giorgi online in another window)
   docs/screenshots/new-room.png   the new-conversation dialog with the people search
 
-Run: .venv/bin/python -m loadtests.screenshots
+Run: .venv/bin/python scripts/screenshots.py
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from loadtests.bench_web import CHROMIUM, CHROMIUM_ARGS, DEMO_PASSWORD, embedded_server, ensure_spa, log_in  # noqa: E402
+from harness.browser import CHROMIUM, CHROMIUM_ARGS, DEMO_PASSWORD, embedded_server, ensure_spa, log_in  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 760}
