@@ -11,7 +11,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from chat import events, presence, queries, tracing
+from chat import events, notifications, presence, queries, tracing
 from chat.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chat.models import Membership, Message, Reaction, Room
 from chat.payloads import iso, message_by_id, user_payload
@@ -172,6 +172,7 @@ def send_message(sender, room_id: int, content: object, temp_id: object = None,
         "edited_at": None, "deleted": False, "reactions": [], "version": 1, "change_seq": row.change_seq,
     }
     events.publish(events.room_group(room_id), {"type": "message_new", "message": message}, exclude=origin)
+    notifications.message_stored(row.id)  # push to offline members, after commit (chat/notifications.py)
     return SendResult(message, created=True)
 
 

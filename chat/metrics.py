@@ -28,3 +28,14 @@ CLIENT_SEND_VISIBLE_SECONDS = Histogram(
     buckets=(0.004, 0.008, 0.016, 0.033, 0.05, 0.1, 0.25, 0.5, 1))
 HTTP_REQUEST_SECONDS = Histogram(
     "chat_http_request_seconds", "HTTP request latency by route", ["route", "method", "status"], buckets=_LATENCY)
+
+# --- Worker and Web Push (issue 9; the worker serves these on CHAT_WORKER_METRICS_PORT) ---------
+WORKER_TASKS = Counter("chat_worker_tasks_total", "Worker tasks finished, by task and state", ["task", "state"])
+WORKER_TASK_SECONDS = Histogram("chat_worker_task_seconds", "Worker task run time", ["task"], buckets=_LATENCY)
+WORKER_QUEUE_LENGTH = Gauge("chat_worker_queue_length", "Messages waiting in a broker queue (sampled)", ["queue"])
+PUSH_REQUESTS = Counter("chat_push_requests_total", "Web Push requests by result", ["result"])
+PUSH_NOTIFY_SECONDS = Histogram(
+    "chat_push_notify_seconds", "Message commit -> push request sent",
+    buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 5, 10, 30, 60))
+PUSH_ENQUEUE_ERRORS = Counter(
+    "chat_push_enqueue_errors_total", "Stored messages whose notification could not be queued (broker down)")
