@@ -41,8 +41,9 @@ run: install spa
 	@echo "Chat is at http://$(HOST):$(PORT)  (logins: nino / giorgi / alice, password chat-demo-2026)"
 	$(PY) -m config.launch embedded --host $(HOST) --port $(PORT)
 
-# The whole suite: import rules, pytest (real PostgreSQL + Redis, e2e processes, browser), vitest.
-test: install spa system-deps
+# The whole suite: import rules, pytest (real PostgreSQL + Redis, e2e processes, browser, the
+# Helm chart with helm/kubectl from `make tools`), vitest.
+test: install spa system-deps tools
 	.venv/bin/lint-imports
 	.venv/bin/pytest
 ifneq ($(HAS_FRONTEND),)
@@ -62,3 +63,6 @@ bench-web: install spa system-deps
 loadtest: install
 	.venv/bin/locust -f loadtests/locustfile.py --headless -u $(or $(USERS),20) -r 10 -t $(or $(TIME),30s) \
 	  --host $(or $(TARGET),http://127.0.0.1:8000) $(SCENARIO)
+
+# make tools, image and the kind load test (kind-up, kind-deps, kind-deploy, kind-loadtest, kind-down).
+include k8s/kind.mk

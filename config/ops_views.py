@@ -6,12 +6,22 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 
 from chat import health
 
+# Set by a ws process on SIGTERM (apps.ws.process): it is draining, send nothing new here.
+_draining = False
+
+
+def start_draining() -> None:
+    global _draining
+    _draining = True
+
 
 def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
 def readyz(request):
+    if _draining:
+        return JsonResponse({"status": "draining"}, status=503)
     db_ok, db_state = health.database_ok()
     redis_ok, redis_state = health.redis_ok()
     ready = db_ok and redis_ok

@@ -6,6 +6,7 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)  # promtool: the alert rule unit tests
 [ -f /usr/share/fonts/truetype/noto/NotoSansGeorgian-Regular.ttf ] || missing+=(fonts-noto-core)
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 echo "installing Debian packages: ${missing[*]}"

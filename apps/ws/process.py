@@ -1,7 +1,10 @@
 """This ws process: its id, its presence heartbeat, its open sockets, and a clean restart.
 
-On SIGTERM (a rolling deploy, a scale-down) every socket is closed with 1012 so clients
-reconnect with backoff to another pod and sync, and the process's presence goes at once.
+On SIGTERM (a rolling deploy, a scale-down) the process drains: /readyz answers 503 at once,
+then its sockets are closed with 1012 in batches spread over CHAT_WS_DRAIN_SECONDS, so clients
+reconnect (with jittered backoff) to other pods and sync without all arriving at once; then the
+process's presence goes and it exits. Kubernetes' terminationGracePeriodSeconds must exceed the
+preStop wait plus the drain (helm/chat computes it).
 """
 import asyncio
 import logging
@@ -9,22 +12,29 @@ import os
 import signal
 import socket
 import uuid
+import math
 import weakref
 
 from django.conf import settings
 
-from apps.ws import db
+from apps.ws import db, pod_cost
 from chat import actions
+from config import ops_views
+from config.env import env_float
 
 log = logging.getLogger(__name__)
 
 PROCESS_ID = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 SERVER_RESTART = 1012
+DRAIN_SECONDS = env_float("CHAT_WS_DRAIN_SECONDS", 20.0)
+DRAIN_BATCH_INTERVAL = 0.5  # seconds between two batches of closes
 
 _consumers: "weakref.WeakSet" = weakref.WeakSet()
 _heartbeat: asyncio.Task | None = None
 _first_beat: asyncio.Future | None = None
 _shutdown_hooked = False
+_draining = False
+_deletion_cost: asyncio.Task | None = None
 
 
 async def _beat_forever() -> None:
@@ -46,11 +56,27 @@ async def ensure_running() -> None:
         _first_beat = asyncio.get_running_loop().create_future()
         _heartbeat = asyncio.create_task(_beat_forever(), name="presence-heartbeat")
         _hook_shutdown()
+        _start_deletion_cost()
     await asyncio.shield(_first_beat)
 
 
 def register(consumer) -> None:
+    if _draining:  # a socket that slipped in after SIGTERM goes elsewhere at once
+        asyncio.ensure_future(_close(consumer))
+        return
     _consumers.add(consumer)
+
+
+def open_sockets() -> int:
+    return sum(1 for consumer in list(_consumers) if not getattr(consumer, "left", False))
+
+
+def _start_deletion_cost() -> None:
+    """In Kubernetes, keep this pod's deletion cost at its socket count (apps/ws/pod_cost.py)."""
+    global _deletion_cost
+    api = pod_cost.from_environment()
+    if api is not None and (_deletion_cost is None or _deletion_cost.done()):
+        _deletion_cost = asyncio.create_task(pod_cost.keep_updated(api, open_sockets), name="pod-deletion-cost")
 
 
 def _hook_shutdown() -> None:
@@ -62,7 +88,7 @@ def _hook_shutdown() -> None:
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_term(signum, frame):
-        loop.call_soon_threadsafe(lambda: asyncio.ensure_future(_close_all_then(previous, signum, frame)))
+        loop.call_soon_threadsafe(lambda: asyncio.ensure_future(_drain_then(previous, signum, frame)))
 
     try:
         signal.signal(signal.SIGTERM, on_term)
@@ -70,13 +96,35 @@ def _hook_shutdown() -> None:
         pass
 
 
-async def _close_all_then(previous, signum, frame) -> None:
-    log.info("SIGTERM: closing %d sockets with 1012", len(_consumers))
-    for consumer in list(_consumers):
-        try:
-            await consumer.close_with(SERVER_RESTART)
-        except Exception:  # noqa: BLE001
-            log.warning("closing a socket with 1012 failed", exc_info=True)
+def drain_batches(sockets: list, seconds: float, interval: float = DRAIN_BATCH_INTERVAL) -> list[list]:
+    """The sockets cut into equal batches, one every `interval`, spanning about `seconds`."""
+    if not sockets:
+        return []
+    rounds = max(1, int(seconds / interval)) if interval > 0 else 1
+    size = math.ceil(len(sockets) / rounds)
+    return [sockets[i:i + size] for i in range(0, len(sockets), size)]
+
+
+async def _close(consumer) -> None:
+    try:
+        await consumer.close_with(SERVER_RESTART)
+    except Exception:  # noqa: BLE001
+        log.warning("closing a socket with 1012 failed", exc_info=True)
+
+
+async def _drain_then(previous, signum, frame) -> None:
+    global _draining
+    if _draining:  # a second SIGTERM: the drain is under way already
+        return
+    _draining = True
+    ops_views.start_draining()  # readiness off first: no new sockets are sent here
+    batches = drain_batches(list(_consumers), DRAIN_SECONDS)
+    log.info("SIGTERM: draining %d sockets with 1012 in %d batches over %.1fs",
+             sum(map(len, batches)), len(batches), DRAIN_SECONDS)
+    for number, batch in enumerate(batches):
+        if number:
+            await asyncio.sleep(DRAIN_BATCH_INTERVAL)
+        await asyncio.gather(*(_close(consumer) for consumer in batch))
     try:
         await db.call(actions.process_stopping, PROCESS_ID)
     except Exception:  # noqa: BLE001
