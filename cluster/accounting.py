@@ -62,7 +62,7 @@ def tally(members: list[Talker], stored: list[tuple[int, int, str]], fault_at: f
         "failed_sends": sum(len(m.failed) for m in members),
         "stalled_sends": sum(len(m.stalls) for m in members),
         "clients_closed": sum(1 for m in members if any(at >= fault_at for at, _ in m.closes)),
-        "clients_synced_on_gap": sum(1 for m in members if m.gap_syncs or m.resyncs),
+        "clients_told_to_resync": sum(1 for m in members if m.resyncs),
     }
 
 
