@@ -205,6 +205,11 @@ def wait_healthy(topology: Topology, timeout: float = 90.0) -> None:
 
 def haproxy_servers(topology: Topology) -> dict[str, str]:
     """server name -> UP / DOWN / MAINT ... from the proxy's stats socket."""
+    return {name: fields.get("status", "") for name, fields in haproxy_stats(topology).items()}
+
+
+def haproxy_stats(topology: Topology) -> dict[str, dict]:
+    """server name -> its row of `show stat` (status, chkdown = times it went DOWN, ...)."""
     sock_path = topology.run_dir / "haproxy.sock"
     try:
         with closing(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)) as sock:
@@ -222,7 +227,7 @@ def haproxy_servers(topology: Topology) -> dict[str, str]:
     for row in rows[1:]:
         fields = dict(zip(header, row.split(",")))
         if fields.get("svname") not in ("FRONTEND", "BACKEND", None) and fields.get("pxname") in ("ws", "api"):
-            servers[fields["svname"]] = fields.get("status", "")
+            servers[fields["svname"]] = fields
     return servers
 
 
