@@ -53,8 +53,9 @@ endif
 bench-history: install
 	$(PY) -m loadtests.bench_history
 
+# Every scenario once; choose with ARGS, e.g. ARGS="--scenario rooms --ws-processes 2 --noise --repeat 3".
 bench-realtime: install
-	$(PY) -m loadtests.bench_realtime
+	$(PY) -m loadtests.bench_realtime $(ARGS)
 
 bench-web: install spa system-deps
 	$(PY) -m loadtests.bench_web

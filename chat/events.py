@@ -1,73 +1,98 @@
-"""Real-time events: group names, frame shapes, and publishing after commit.
+"""Real-time events: what the domain publishes, once per event, after commit.
 
-A frame is encoded to JSON once, by the publisher; every socket of the group sends that same
-text. Delivery over the channel layer is best effort: PostgreSQL is the truth and clients
-recover anything missed by seq gaps + sync_request, so a failed publish is counted, not raised.
+Frames are built by chat.frames; this module routes them. A frame is encoded to JSON once, here;
+every ws process writes those same bytes to each of its sockets in the room (chat/broadcast.py
+has the wire format, apps/ws/hub.py the local fan-out). Delivery over Redis is best effort, but a
+ws process notices a missed room change by its `change` number and reads it back from
+PostgreSQL, so a failed publish is counted and retried, never raised.
 """
-import logging
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import orjson
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 
-from chat import metrics, tracing
+from chat import broadcast, tracing
 
-log = logging.getLogger(__name__)
-
-EVENT_TYPE = "chat.frame"  # the consumer method `chat_frame` handles it
-
-
-def room_group(room_id: int) -> str:
-    return f"room.{room_id}"
+room_group = broadcast.room_channel
+user_group = broadcast.user_channel
 
 
-def user_group(user_id: int) -> str:
-    return f"user.{user_id}"
+def encode(frame: dict) -> bytes:
+    """JSON for a frame: UTF-8 as is, never \\u escapes."""
+    return orjson.dumps(frame)
 
 
-def encode(frame: dict) -> str:
-    """JSON text for a frame: UTF-8 as is, never \\u escapes."""
-    return orjson.dumps(frame).decode()
+# --- what was published, for tests that check every frame --------------------------------------
+
+@dataclass(frozen=True)
+class Published:
+    group: str  # the channel it went to
+    frame: dict  # decoded from the bytes that were published
+    event: dict  # the publication's header, with its `frame` bytes
 
 
-def frame_event(frame: dict, *, exclude: str | None = None, droppable: bool = False) -> dict:
-    return {
-        "type": EVENT_TYPE,
-        "frame": encode(frame),
-        "kind": frame["type"],
-        "room": frame.get("room") or (frame.get("message") or {}).get("room"),
-        "user_id": frame.get("user_id"),
-        "exclude": exclude,
-        "droppable": droppable,
-        "ts": time.time(),
-    }
+_recorders: list[list[Published]] = []
+_recorders_lock = threading.Lock()
 
 
-def _group_send(group: str, event: dict) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    event["ts"] = time.time()  # commit time: the start of chat_message_fanout_seconds
+@contextmanager
+def capture() -> Iterator[list[Published]]:
+    """Record every publication (after its commit) while the block runs, from any thread.
+    Delivery is unchanged: this records the domain's real output (tests/chat/test_frames.py)."""
+    published: list[Published] = []
+    with _recorders_lock:
+        _recorders.append(published)
     try:
-        with tracing.span("channel_layer group_send", tracing.PRODUCER,
-                          {"chat.group": group, "chat.frame": event["kind"]}):
+        yield published
+    finally:
+        with _recorders_lock:
+            _recorders.remove(published)
+
+
+def _record(publication: broadcast.Publication) -> None:
+    event = {**publication.header, "frame": publication.frame}
+    with _recorders_lock:
+        for published in _recorders:
+            published.append(Published(publication.channel, orjson.loads(publication.frame), event))
+
+
+# --- publishing ------------------------------------------------------------------------------
+
+def _publish_on_commit(channel: str, frame: dict, header: dict) -> None:
+    publication = broadcast.Publication(channel, {k: v for k, v in header.items() if v not in (None, False)},
+                                        encode(frame))
+
+    def send():
+        publication.header["ts"] = time.time()  # commit time: the start of chat_message_fanout_seconds
+        if _recorders:
+            _record(publication)
+        with tracing.span("fanout publish", tracing.PRODUCER, {"chat.frame": publication.header["kind"]}):
             carrier = tracing.context_carrier()
-            if carrier:  # only while tracing: receivers continue the trace in their own process
-                event["trace"] = carrier
-            async_to_sync(layer.group_send)(group, event)
-    except Exception:  # noqa: BLE001 - best effort by design; clients sync what they miss
-        metrics.CHANNEL_LAYER_ERRORS.labels("group_send").inc()
-        log.warning("group_send to %s failed", group, exc_info=True)
+            if carrier:  # only while tracing: every ws process continues the trace from here
+                publication.header["trace"] = carrier
+            broadcast.publish(publication)
+
+    transaction.on_commit(send)
 
 
-def publish(group: str, frame: dict, *, exclude: str | None = None, droppable: bool = False) -> None:
-    """Send a frame to a group once the current transaction commits (at once in autocommit)."""
-    event = frame_event(frame, exclude=exclude, droppable=droppable)
-    transaction.on_commit(lambda: _group_send(group, event))
+def publish(room_id: int, frame: dict, *, seq: int | None = None, change: int | None = None,
+            user_id: int | None = None, exclude: str | None = None, droppable: bool = False) -> None:
+    """A frame for every socket in a room, once the current transaction commits (at once in
+    autocommit). `change`: the room change number PostgreSQL recorded for it (message_new,
+    message_updated), by which ws processes notice and repair what they missed; `seq`: the
+    message's seq (message_new). `user_id`: only that user's sockets act on it (room_removed).
+    `exclude`: the socket that must not get it (the sending socket). `droppable`: typing and
+    presence, the first to go under backpressure."""
+    _publish_on_commit(room_group(room_id), frame, {
+        "kind": frame["type"], "room": room_id, "seq": seq, "change": change, "only_user": user_id,
+        "exclude": exclude, "droppable": droppable})
 
 
-def publish_to_rooms(room_ids, frame: dict, *, droppable: bool = False) -> None:
-    for room_id in room_ids:
-        publish(room_group(room_id), {**frame, "room": room_id}, droppable=droppable)
+def publish_to_user(user_id: int, frame: dict, *, room_id: int) -> None:
+    """A frame about a room for one user's all-rooms sockets (room_added: they do not follow the
+    room yet), once the current transaction commits."""
+    _publish_on_commit(user_group(user_id), frame, {"kind": frame["type"], "room": room_id, "user": user_id})

@@ -1,4 +1,4 @@
-"""Prometheus metrics. The names are a contract with the dashboards and alerts (DESIGN section 7)."""
+"""Prometheus metrics. The names are a contract with the dashboards and alerts (docs/operations.md)."""
 from prometheus_client import Counter, Gauge, Histogram
 
 _LATENCY = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -19,13 +19,6 @@ CHANNEL_LAYER_ERRORS = Counter(
 WS_FRAMES_DROPPED = Counter(
     "chat_ws_frames_dropped_total", "Frames not delivered on purpose (stale typing, backpressure)", ["kind"])
 WS_RATE_LIMITED = Counter("chat_ws_rate_limited_total", "Frames refused by the per-connection rate limit")
-CLIENT_FRAME_RATE = Histogram(
-    "chat_client_frame_rate", "Browser frames per second while the message list scrolls (RUM)",
-    buckets=(10, 20, 30, 40, 50, 55, 58, 60, 90, 120, 144))
-CLIENT_LONG_FRAMES = Counter("chat_client_long_frames_total", "Browser frames longer than 50 ms (RUM)")
-CLIENT_SEND_VISIBLE_SECONDS = Histogram(
-    "chat_client_send_visible_seconds", "Browser: Enter -> own message visible (RUM)",
-    buckets=(0.004, 0.008, 0.016, 0.033, 0.05, 0.1, 0.25, 0.5, 1))
 HTTP_REQUEST_SECONDS = Histogram(
     "chat_http_request_seconds", "HTTP request latency by route", ["route", "method", "status"], buckets=_LATENCY)
 
@@ -39,3 +32,20 @@ PUSH_NOTIFY_SECONDS = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 5, 10, 30, 60))
 PUSH_ENQUEUE_ERRORS = Counter(
     "chat_push_enqueue_errors_total", "Stored messages whose notification could not be queued (broker down)")
+# --- fan-out (apps/ws/hub.py), per ws process ---------------------------------------------
+FANOUT_DELIVERIES = Counter("chat_fanout_deliveries_total", "Frames written to sockets by the local fan-out", ["kind"])
+FANOUT_PUBLICATIONS = Counter(
+    "chat_fanout_publications_total", "Room and user publications received by this process", ["kind"])
+FANOUT_REPAIRS = Counter(
+    "chat_fanout_repairs_total",
+    "Fan-out repaired from PostgreSQL: gaps closed, messages and changes delivered by repair", ["what"])
+FANOUT_RESYNC_SIGNALS = Counter(
+    "chat_fanout_resync_signals_total", "resync frames sent to sockets (repair impossible)", ["reason"])
+FANOUT_SUBSCRIPTION_RECONNECTS = Counter(
+    "chat_fanout_subscription_reconnects_total", "Pub/sub connection re-established (after an error or a missed probe)")
+FANOUT_PROBE_MISSES = Counter("chat_fanout_probe_misses_total", "Subscription liveness probes that did not come back")
+FANOUT_LAG_SECONDS = Histogram(
+    "chat_fanout_lag_seconds", "Commit -> this process starts the local fan-out of a publication", buckets=_LATENCY)
+FANOUT_ROOMS = Gauge("chat_fanout_rooms", "Rooms this process is subscribed to", multiprocess_mode="livesum")
+WS_SLOW_SOCKET_CLOSES = Counter(
+    "chat_ws_slow_socket_closes_total", "Sockets closed with 1013 because they did not read their frames")

@@ -1,15 +1,15 @@
 """All reads. Each function answers one question of an edge, in a constant number of queries."""
-from datetime import timedelta
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from django.db import connection
+from django.db.models import Q
 
 from chat import presence
 from chat.errors import InvalidInput, NotFound
+from chat.frames import SyncChanges
 from chat.models import Membership, Message, Room
-from chat.payloads import iso, message_by_id, messages_from_queryset
+from chat.payloads import MessagePayload, RoomPayload, iso, message_by_id, messages_from_queryset
+from chat.text import clean_id, clean_seq
 
 User = get_user_model()
 
@@ -28,44 +28,38 @@ def room_ids_of_user(user_id: int) -> list[int]:
     return list(Membership.objects.filter(user_id=user_id).values_list("room_id", flat=True))
 
 
+def room_ids_of_users(user_ids) -> dict[int, set[int]]:
+    """The rooms of many users in one query (a ws process checking its sockets' rooms)."""
+    rooms: dict[int, set[int]] = {uid: set() for uid in user_ids}
+    for user_id, room_id in Membership.objects.filter(user_id__in=list(rooms)).values_list("user_id", "room_id"):
+        rooms[user_id].add(room_id)
+    return rooms
+
+
 # Raw SQL: run on every WebSocket connect, where building the ORM subquery cost more than the query.
 _ROOMS_FOR_SOCKET = (
-    "SELECT m.room_id, r.last_seq FROM chat_membership m JOIN chat_room r ON r.id = m.room_id "
+    "SELECT m.room_id, r.last_seq, r.last_change_seq FROM chat_membership m JOIN chat_room r ON r.id = m.room_id "
     "WHERE m.user_id = %s")
 _ROOM_FOR_SOCKET = (
-    "SELECT m.room_id, r.last_seq, (SELECT id FROM chat_message WHERE room_id = r.id AND seq = r.last_seq) "
+    "SELECT m.room_id, r.last_seq, r.last_change_seq, "
+    "(SELECT id FROM chat_message WHERE room_id = r.id AND seq = r.last_seq) "
     "FROM chat_membership m JOIN chat_room r ON r.id = m.room_id WHERE m.user_id = %s AND m.room_id = %s")
 
 
 def rooms_for_socket(user_id: int, room_id: int | None = None) -> list[dict]:
-    """What a new socket needs, in one query: [{room, last_seq}] of the user's rooms (or of the one
-    room, with the id of its newest message). Empty when the user is not a member of `room_id`."""
-    from django.db import connection
-
+    """What a new socket needs, in one query: [{room, last_seq, last_change_seq}] of the user's
+    rooms (or of the one room, with the id of its newest message). Empty when the user is not a
+    member of `room_id`. `last_change_seq` is where the socket's live feed of the room starts."""
     with connection.cursor() as cursor:
         if room_id is None:
             cursor.execute(_ROOMS_FOR_SOCKET, [user_id])
-            return [{"room": r, "last_seq": s} for r, s in cursor.fetchall()]
+            return [{"room": r, "last_seq": s, "last_change_seq": c} for r, s, c in cursor.fetchall()]
         cursor.execute(_ROOM_FOR_SOCKET, [user_id, room_id])
-        return [{"room": r, "last_seq": s, "last_message_id": m} for r, s, m in cursor.fetchall()]
+        return [{"room": r, "last_seq": s, "last_change_seq": c, "last_message_id": m}
+                for r, s, c, m in cursor.fetchall()]
 
 
-# --- users and tokens ------------------------------------------------------------------------
-
-def user_for_token(key: str):
-    """The active user a token belongs to, or None when missing, unknown or expired."""
-    if not key or len(key) > 64 or "\x00" in key:
-        return None
-    # Only what a socket or request needs: run on every connect, and the user's other columns
-    # (timestamps to parse, the password hash) cost more than the lookup itself.
-    token = (Token.objects.select_related("user").only("key", "created", "user__id", "user__username",
-                                                         "user__is_active").filter(key=key).first())
-    if token is None or not token.user.is_active:
-        return None
-    if token.created < timezone.now() - timedelta(seconds=settings.CHAT_TOKEN_TTL_SECONDS):
-        return None
-    return token.user
-
+# --- users ---------------------------------------------------------------------------------
 
 def search_users(query: str, limit: int = 20) -> list[dict]:
     users = User.objects.filter(is_active=True)
@@ -101,7 +95,7 @@ def _page(room_id: int, *, seq_lt=None, seq_gt=None, newest_first: bool, limit: 
 
 
 def history_page(user_id: int, room_id: int, *, limit: int, before=None, after=None, around=None) -> dict:
-    """A page of history, always chronological (DESIGN section 4)."""
+    """A page of history, always chronological (docs/api.md)."""
     membership(user_id, room_id)
     if before is not None:
         messages, has_more = _page(room_id, seq_lt=_seq_of(room_id, before, "before"), newest_first=True, limit=limit)
@@ -130,7 +124,20 @@ def _around_page(room_id: int, around: int, limit: int) -> dict:
     }
 
 
-def message_by_temp_id(room_id: int, sender_id: int, temp_id: str) -> dict | None:
+def visible_message(user_id: int, message_id: int, *, room_id: int | None = None) -> Message:
+    """The message, if it is in a room the user is a member of (and in `room_id`, when given);
+    NotFound otherwise: a non-member cannot tell a message exists."""
+    found = Message.objects.filter(id=message_id, room__memberships__user_id=user_id)
+    if room_id is not None:
+        found = found.filter(room_id=room_id)
+    message = found.first()
+    if message is None:
+        raise NotFound("message not found" if room_id is None else "message not found in this room",
+                       field="message_id")
+    return message
+
+
+def message_by_temp_id(room_id: int, sender_id: int, temp_id: str) -> MessagePayload | None:
     """The message a sender stored under a temp_id (a retried or unknown-outcome send)."""
     found = (Message.objects.filter(room_id=room_id, sender_id=sender_id, temp_id=temp_id)
              .values_list("id", flat=True).first())
@@ -143,8 +150,22 @@ def last_seq_for_message(room_id: int, message_id: int) -> int:
     return _seq_of(room_id, message_id, "last_message_id")
 
 
+def changes_since_cursor(user_id: int, room_id: int, *, last_seq: object = None, last_message_id: object = None,
+                         since_change_seq: object = None) -> SyncChanges:
+    """A sync_request's answer from its raw cursor: `last_seq`, or else `last_message_id` (or from
+    the start), and optionally `since_change_seq`; InvalidInput names a bad one."""
+    if last_seq is not None:
+        seq = clean_seq(last_seq, "last_seq")
+    elif last_message_id is not None:
+        seq = last_seq_for_message(room_id, clean_id(last_message_id, "last_message_id"))
+    else:
+        seq = 0
+    since = None if since_change_seq is None else clean_seq(since_change_seq, "since_change_seq")
+    return changes_since(user_id, room_id, last_seq=seq, since_change_seq=since)
+
+
 def changes_since(user_id: int, room_id: int, *, last_seq: int, since_change_seq: int | None = None,
-                  page_size: int | None = None, reset_after: int | None = None) -> dict:
+                  page_size: int | None = None, reset_after: int | None = None) -> SyncChanges:
     """Every message after `last_seq` (paged) and every change to older ones since the client's
     view (`since_change_seq`, or else since the client's last message was created)."""
     membership(user_id, room_id)
@@ -170,6 +191,36 @@ def changes_since(user_id: int, room_id: int, *, last_seq: int, since_change_seq
             "reset": False, "last_seq": room_last_seq}
 
 
+# --- fan-out repair (a ws process catching up on room changes it missed live) -----------------
+
+def room_positions(room_ids) -> dict[int, int]:
+    """The newest change number of each room."""
+    return dict(Room.objects.filter(id__in=list(room_ids)).values_list("id", "last_change_seq"))
+
+
+def room_changes_after(room_id: int, change: int, *, upto: int | None = None, limit: int) -> dict | None:
+    """Every change to a room after change number `change` (up to `upto`, when the caller holds
+    the publications from there on), as the messages' current state: `new` (created in that
+    window, in seq order), `updated` (older messages changed in it), and `position`, the change
+    number up to which everything is reflected. None when more than `limit` messages changed:
+    too far behind to repair message by message."""
+    window = Q(change_seq__gt=change) if upto is None else (
+        Q(created_change_seq__gt=change, created_change_seq__lte=upto) | Q(change_seq__gt=change, change_seq__lte=upto))
+    rows = list(Message.objects.filter(window, room_id=room_id).order_by("seq")
+                .values_list("id", "created_change_seq", "change_seq")[: limit + 1])
+    if len(rows) > limit:
+        return None
+    # Every change k in the window left its message with change_seq >= k, so the messages found
+    # reflect the window whole (a message changed again later arrives with that later change).
+    position = upto if upto is not None else max((c for _, _, c in rows), default=change)
+    created_in_window = {mid for mid, created, _ in rows if created > change}
+    messages = messages_from_queryset(
+        Message.objects.filter(id__in=[mid for mid, _, _ in rows]).order_by("seq").select_related("sender"))
+    return {"new": [m for m in messages if m["id"] in created_in_window],
+            "updated": [m for m in messages if m["id"] not in created_in_window],
+            "position": max(position, change)}
+
+
 # --- rooms -----------------------------------------------------------------------------------
 
 def _members_by_room(room_ids: list[int]) -> dict[int, list[dict]]:
@@ -186,9 +237,7 @@ def _members_by_room(room_ids: list[int]) -> dict[int, list[dict]]:
     return members
 
 
-def _last_messages(rooms: list[tuple[int, int]]) -> dict[int, dict]:
-    from django.db.models import Q
-
+def _last_messages(rooms: list[tuple[int, int]]) -> dict[int, MessagePayload]:
     wanted = Q(pk__in=[])
     for room_id, last_seq in rooms:
         if last_seq:
@@ -196,7 +245,7 @@ def _last_messages(rooms: list[tuple[int, int]]) -> dict[int, dict]:
     return {m["room"]: m for m in messages_from_queryset(Message.objects.filter(wanted).select_related("sender"))}
 
 
-def rooms_of_user(user_id: int, room_id: int | None = None) -> list[dict]:
+def rooms_of_user(user_id: int, room_id: int | None = None) -> list[RoomPayload]:
     """The user's rooms, newest activity first, with members, last message and unread count."""
     own = Membership.objects.filter(user_id=user_id).select_related("room")
     if room_id is not None:
@@ -210,14 +259,14 @@ def rooms_of_user(user_id: int, room_id: int | None = None) -> list[dict]:
     return rooms
 
 
-def room_detail(user_id: int, room_id: int) -> dict:
+def room_detail(user_id: int, room_id: int) -> RoomPayload:
     rooms = rooms_of_user(user_id, room_id=room_id)
     if not rooms:
         raise NotFound("room not found", field="room")
     return rooms[0]
 
 
-def _room_payload(own: Membership, members: list[dict], last_message: dict | None) -> dict:
+def _room_payload(own: Membership, members: list[dict], last_message: MessagePayload | None) -> RoomPayload:
     room = own.room
     return {
         "id": room.id,

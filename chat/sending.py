@@ -1,9 +1,9 @@
 """The send write: the room's next seq and the message row, in one transaction.
 
 On PostgreSQL it is a single statement (three data-modifying CTEs): the room row is locked by
-the UPDATE, so concurrent sends into a room queue on that lock and take consecutive seqs; if
-the INSERT hits UNIQUE(room, sender, temp_id) the whole statement fails, the seq increment is
-rolled back with it, and no gap is left. The sender's own watermarks move to the new message
+the counters' UPDATE (chat/counters.py), so concurrent sends into a room queue on that lock and
+take consecutive seqs; if the INSERT hits UNIQUE(room, sender, temp_id) the whole statement
+fails, the seq increment is rolled back with it, and no gap is left. The sender's own watermarks move to the new message
 (you have read what you wrote, and everything before it).
 """
 from dataclasses import dataclass
@@ -12,13 +12,10 @@ from datetime import datetime
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-_PG_SEND = """
-WITH r AS (
-    UPDATE chat_room SET last_seq = last_seq + 1, last_change_seq = last_change_seq + 1
-    WHERE id = %(room)s
-      AND EXISTS (SELECT 1 FROM chat_membership WHERE room_id = %(room)s AND user_id = %(sender)s)
-    RETURNING last_seq, last_change_seq
-), m AS (
+from chat.counters import ADVANCE_FOR_MEMBER
+
+_PG_SEND = f"""
+WITH r AS ({ADVANCE_FOR_MEMBER}), m AS (
     INSERT INTO chat_message (room_id, sender_id, seq, temp_id, type, content, created_at,
                               version, created_change_seq, change_seq)
     SELECT %(room)s, %(sender)s, r.last_seq, %(temp_id)s, %(type)s, %(content)s, %(now)s,
@@ -53,10 +50,7 @@ def _insert_postgres(params: dict) -> InsertedMessage | None:
 def _insert_generic(params: dict) -> InsertedMessage | None:
     """The same write for SQLite (the embedded run): several statements in one transaction."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE chat_room SET last_seq = last_seq + 1, last_change_seq = last_change_seq + 1 "
-            "WHERE id = %(room)s AND EXISTS (SELECT 1 FROM chat_membership "
-            "WHERE room_id = %(room)s AND user_id = %(sender)s) RETURNING last_seq, last_change_seq", params)
+        cursor.execute(ADVANCE_FOR_MEMBER, params)
         counters = cursor.fetchone()
         if counters is None:
             return None
@@ -77,12 +71,12 @@ def _insert_generic(params: dict) -> InsertedMessage | None:
     return InsertedMessage(message_id, seq, params["now"], change_seq)
 
 
-def insert_message(room_id: int, sender_id: int, temp_id: str, message_type: str, content: str,
-                   *, generic: bool = False) -> InsertedMessage | None:
+def insert_message(*, room_id: int, sender_id: int, temp_id: str, message_type: str, content: str,
+                   generic: bool = False) -> InsertedMessage | None:
     """The inserted message, or None when this temp_id was already stored (or the sender is not
     a member: the caller tells the two apart)."""
     params = {"room": room_id, "sender": sender_id, "temp_id": temp_id, "type": message_type,
-              "content": content, "now": timezone.now()}
+              "content": content, "now": timezone.now(), "messages": 1, "changes": 1}
     insert = _insert_postgres if connection.vendor == "postgresql" and not generic else _insert_generic
     try:
         # A savepoint only when an outer transaction is open: a bare statement is its own transaction.

@@ -10,6 +10,7 @@ from chat.errors import InvalidInput
 # C0/C1 controls other than tab and newline are refused: they render as garbage or spoof layout.
 _FORBIDDEN_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _TEMP_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def clean_content(content: object, field: str = "content") -> str:
@@ -69,3 +70,37 @@ def clean_id(value: object, field: str) -> int:
     if not 1 <= number <= 2**63 - 1:
         raise InvalidInput(f"{field} must be a positive integer", field=field)
     return number
+
+
+def clean_seq(value: object, field: str) -> int:
+    """A seq or change number from JSON: a non-negative integer."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput(f"{field} must be a non-negative integer", field=field)
+    return value
+
+
+def has_lone_surrogate(value: object) -> bool:
+    """JSON may spell a lone surrogate (\\ud800); such text cannot be stored or sent as UTF-8.
+    Walks nested lists and objects with a stack, not recursion: any depth of nesting is fine."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _LONE_SURROGATE.search(item):
+                return True
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+    return False
+
+
+def refuse_lone_surrogates(data: dict) -> None:
+    """InvalidInput naming the field whose value holds a lone surrogate (non_field_errors when a
+    key does). Both edges apply it to what they parse: request bodies and socket frames."""
+    for key, value in data.items():
+        if has_lone_surrogate(key):
+            raise InvalidInput("text must be valid Unicode (no lone surrogates)", field="non_field_errors")
+        if has_lone_surrogate(value):
+            raise InvalidInput("text must be valid Unicode (no lone surrogates)", field=key)

@@ -1,9 +1,14 @@
-"""OpenTelemetry traces of a message's way: the consumer, the database write, the channel layer
-and each delivery to a socket, across processes (the context rides in the event dict).
+"""OpenTelemetry traces of a message's way across processes.
+
+The standard spans come from the well-kept instrumentations: Django (the HTTP server span, W3C
+`traceparent` accepted from the SPA's requests), psycopg (every statement), redis (every command,
+the channel layer's included) and Celery (publish and run, the context in the task headers). Our
+own spans are only for domain steps: a WebSocket send, the publish to the room, each delivery (the
+context rides in the event dict).
 
 Exported over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set (OTEL_SERVICE_NAME names the
-process); otherwise the API's no-op tracer is used: nothing is recorded and events carry no
-trace context.
+process; OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG choose the sampling, read by the SDK);
+otherwise nothing is recorded and events carry no trace context. Tests pass an in-memory exporter.
 """
 import os
 
@@ -13,22 +18,66 @@ from opentelemetry.trace import SpanKind
 tracer = trace.get_tracer("chat")
 SERVER, CONSUMER, PRODUCER, CLIENT, INTERNAL = (SpanKind.SERVER, SpanKind.CONSUMER, SpanKind.PRODUCER,
                                                  SpanKind.CLIENT, SpanKind.INTERNAL)
+# Probes and scrapes would be most of the traces and tell nothing.
+UNTRACED_URLS = "healthz,readyz,metrics"
+_provider_installed = False
 
 
-def configure(default_service_name: str) -> bool:
-    """Install the exporting tracer provider once per process, when an endpoint is configured."""
-    if not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+def configure(default_service_name: str, exporter=None) -> bool:
+    """Install the tracer provider and the instrumentations, once per process, when an endpoint
+    is configured (or a test hands in its exporter). Call it before Django builds its request
+    handler (the Django instrumentation adds a middleware) and, in prefork Celery workers, in each
+    child (worker_process_init: the export thread does not survive a fork)."""
+    if exporter is None and not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         return False
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    _install_provider(default_service_name, exporter)
+    instrument()
+    return True
+
+
+def _install_provider(default_service_name: str, exporter) -> None:
+    global _provider_installed
+    if _provider_installed:
+        return
+    # Here, not at the top: the SDK and the exporter are loaded only by processes that trace.
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
     service = os.environ.get("OTEL_SERVICE_NAME", default_service_name)
+    # No sampler given: the SDK reads OTEL_TRACES_SAMPLER (default parentbased_always_on).
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    if exporter is None:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    else:
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
-    return True
+    _provider_installed = True
+
+
+def _instrumentors() -> list:
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+    return [DjangoInstrumentor(), PsycopgInstrumentor(), RedisInstrumentor(), CeleryInstrumentor()]
+
+
+def instrument() -> None:
+    """Turn the standard instrumentations on (each only once)."""
+    for instrumentor in _instrumentors():
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument(excluded_urls=UNTRACED_URLS)
+
+
+def uninstrument() -> None:
+    """Turn them off again (tests; a process keeps them for its life)."""
+    for instrumentor in _instrumentors():
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()
 
 
 def context_carrier() -> dict:
@@ -36,6 +85,12 @@ def context_carrier() -> dict:
     carrier: dict = {}
     propagate.inject(carrier)
     return carrier
+
+
+def current_trace_id() -> str | None:
+    """The hex trace id of the current sampled span (for exemplars), or None."""
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid and context.trace_flags.sampled else None
 
 
 def span(name: str, kind=INTERNAL, attributes: dict | None = None):

@@ -34,8 +34,9 @@ def daphne(host: str, port: int) -> list[str]:
 
 
 def gunicorn(host: str, port: int, workers: int) -> list[str]:
-    return [sys.executable, "-m", "gunicorn", APPLICATION, "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--worker-class", "uvicorn_worker.UvicornWorker"]
+    # config/gunicorn.py: prometheus-client's multiprocess mode, so /metrics sums the workers.
+    return [sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn", APPLICATION, "--bind", f"{host}:{port}",
+            "--workers", str(workers), "--worker-class", "uvicorn_worker.UvicornWorker"]
 
 
 def celery(args: list[str]) -> list[str]:

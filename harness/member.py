@@ -27,7 +27,7 @@ class Member:
         self.name, self.room_id, self.urls, self.home, self.on_message = name, room_id, urls, home, on_message
         self.seqs = SeqTracker()
         self.resets: list[dict] = []
-        self.resyncs = 0    # `resync` frames: the server could not deliver everything live
+        self.resyncs: list[dict] = []  # `resync` frames: the server could not deliver everything live
         self.gap_syncs = 0  # syncs this client started itself on a seq gap (the backstop)
         self.confirmed: dict[str, dict] = {}
         self.confirmed_at: dict[str, float] = {}
@@ -108,11 +108,11 @@ class Member:
                 self.seqs.observe(message["seq"], message["id"], live=False)
             if frame["reset"]:
                 self.resets.append(frame)
-            if frame["has_more"] and frame["messages"]:
-                return True
+            if frame["messages"] and (frame["has_more"] or self.seqs.ahead):
+                return True  # more pages, or a hole that live frames opened while this sync ran
             self.synced.set()
         elif kind == "resync" and frame.get("room") == self.room_id:
-            self.resyncs += 1
+            self.resyncs.append(frame)
             return True
         return False
 
@@ -159,11 +159,15 @@ class Member:
             await asyncio.sleep(interval * random.uniform(0.5, 1.5))
 
 
-async def start(members: list[Member], timeout: float = 20.0) -> list[asyncio.Task]:
-    """Run every member's connection loop; returns once all are connected (their runners)."""
-    runners = [asyncio.create_task(m.run()) for m in members]
+async def start(members: list[Member], timeout: float = 30.0, batch: int = 50) -> list[asyncio.Task]:
+    """Run every member's connection loop, `batch` handshakes at a time; returns once all are
+    connected (their runners)."""
+    runners: list[asyncio.Task] = []
     try:
-        await asyncio.wait_for(asyncio.gather(*(m.connected.wait() for m in members)), timeout)
+        for i in range(0, len(members), batch):
+            chunk = members[i:i + batch]
+            runners += [asyncio.create_task(m.run()) for m in chunk]
+            await asyncio.wait_for(asyncio.gather(*(m.connected.wait() for m in chunk)), timeout)
     except BaseException:
         await stop(members, runners)
         raise
@@ -185,8 +189,30 @@ async def stop(members: list[Member], runners: list[asyncio.Task]) -> None:
     """End every member's connection loop and close its socket."""
     for m in members:
         m.stopping = True
-        if m.ws is not None:
-            await m.ws.close()
+    await asyncio.gather(*(m.ws.close() for m in members if m.ws is not None), return_exceptions=True)
     for task in runners:
         task.cancel()
     await asyncio.gather(*runners, return_exceptions=True)
+
+
+def confirmed_by_room(members: list[Member]) -> dict[int, set[int]]:
+    """room -> the seqs of every message confirmed to one of `members`."""
+    out: dict[int, set[int]] = {}
+    for m in members:
+        out.setdefault(m.room_id, set()).update(msg["seq"] for msg in m.confirmed.values())
+    return out
+
+
+def tally(members: list[Member]) -> dict:
+    """What the members received against what was confirmed in their rooms: deliveries lost live
+    (a confirmed message a member never got from a live frame), live duplicates, members that
+    needed a client sync (something lost live, or a `resync` frame), the syncs the gap backstop
+    started, reconnects, sends without an answer, and members still missing a message."""
+    should = confirmed_by_room(members)
+    lost = [m.seqs.missing_live(should[m.room_id]) for m in members]
+    return {"lost_live": sum(map(len, lost)), "duplicates": sum(len(m.seqs.duplicates) for m in members),
+            "members_needing_sync": sum(1 for m, missed in zip(members, lost) if missed or m.resyncs),
+            "gap_sync_requests": sum(m.gap_syncs for m in members),
+            "resync_frames": sum(len(m.resyncs) for m in members),
+            "reconnects": sum(m.connects - 1 for m in members), "stalled_sends": sum(len(m.stalls) for m in members),
+            "members_incomplete": sum(1 for m in members if not should[m.room_id] <= m.seqs.ids.keys())}

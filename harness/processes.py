@@ -80,8 +80,9 @@ class Process:
 def launch(command: str, env: dict, port: int | None = None, cores: str | None = None,
            extra: tuple[str, ...] = ()) -> Process:
     """`python -m config.launch <command>` on a free port; `cores` pins it with taskset (which
-    execs, so the pid stays the server's)."""
+    execs, so the pid stays the server's). A variable set to None in `env` is left unset."""
     port = port or free_port()
+    env = {k: v for k, v in env.items() if v is not None}
     args = [sys.executable, "-m", "config.launch", command, "--host", "127.0.0.1", "--port", str(port), *extra]
     if cores is not None:
         args = ["taskset", "-c", cores, *args]

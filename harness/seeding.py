@@ -1,4 +1,5 @@
-"""Benchmark databases and their data: users with tokens and rooms of members, created in bulk.
+"""Benchmark databases and their data: users with tokens and rooms of members, created in bulk;
+and a run's Redis keys, deleted by its prefix afterwards.
 
 `rebuild_database` / `drop_database` act on a database of the PostgreSQL server named by
 BENCH_PG_ADMIN_URL, else DATABASE_URL (a postgres:// one), else the libpq variables. `seed()`
@@ -55,8 +56,25 @@ def drop_database(name: str) -> None:
     _admin(f'DROP DATABASE IF EXISTS "{_checked(name)}" WITH (FORCE)')
 
 
+def forget_redis_keys(url: str, prefix: str) -> None:
+    """Delete one run's Redis keys (those carrying its unique prefix, nothing else)."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    batch = []
+    for key in client.scan_iter(match=f"*{prefix}*", count=1000):
+        batch.append(key)
+        if len(batch) == 500:
+            client.delete(*batch)
+            batch = []
+    if batch:
+        client.delete(*batch)
+    client.close()
+
+
 def seed(env: dict, rooms: int, room_size: int, sync_messages: int = 0) -> dict:
-    """Migrate the database of `env` and seed it; returns `seed_rooms`' layout."""
+    """Migrate the database of `env` (None values: unset) and seed it; returns `seed_rooms`' layout."""
+    env = {k: v for k, v in env.items() if v is not None}
     subprocess.run([sys.executable, "-m", "config.launch", "migrate"], cwd=ROOT, env=env, check=True, timeout=300,
                    stdout=subprocess.DEVNULL)
     out = subprocess.run([sys.executable, "-m", "harness.seeding", "--rooms", str(rooms), "--room-size",
@@ -79,6 +97,8 @@ def seed_rooms(rooms: int, room_size: int, sync_messages: int = 0) -> dict:
     tag = secrets.token_hex(3)
     users = User.objects.bulk_create([User(username=f"bench-{tag}-{i}", password="!")
                                       for i in range(rooms * room_size + 1)])
+    # In bulk through DRF's Token, the storage behind accounts.tokens (issue_token is one
+    # transaction per user: seconds for a 2,000-member room).
     token_of = {t.user_id: t.key for t in Token.objects.bulk_create(
         [Token(user=u, key=secrets.token_hex(20)) for u in users])}
     room_rows = Room.objects.bulk_create(

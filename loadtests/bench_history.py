@@ -2,10 +2,11 @@
 
     make bench-history          # = .venv/bin/python -m loadtests.bench_history
 
-Creates its own PostgreSQL database (BENCH_DB, default `chat_bench`; server from BENCH_PG_ADMIN_URL,
-DATABASE_URL's host or the PG* variables), migrates it, fills one room with BENCH_MESSAGES (100,000) messages from
-several senders with reactions on some, then times BENCH_REQUESTS (default 1,000) requests EACH of
-the newest / before / after / around pages of limit 100 with random cursors, interleaved.
+Creates its own PostgreSQL database (BENCH_DB, default `chat_bench`; on the server of
+BENCH_PG_ADMIN_URL, DATABASE_URL or the PG* variables), migrates it, fills one room with
+BENCH_MESSAGES (100,000) messages from several senders with reactions on some, then times
+BENCH_REQUESTS (default 1,000) requests EACH of the newest / before / after / around pages of
+limit 100 with random cursors, interleaved.
 
 Server time = the full Django request handling in-process (middleware, token auth, DRF view,
 queries, JSON rendering), timed around django.test.Client.get(); no network, no client parsing.

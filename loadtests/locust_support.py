@@ -1,4 +1,4 @@
-"""Plumbing for loadtests/locustfile.py: settings from the environment, the WebSocket session
+"""Plumbing for loadtests/locustfile.py: the accounts to log in as, the WebSocket session
 (websocket-client under Locust's gevent), reporting into Locust's stats and the SPA's
 reconnect backoff (seq bookkeeping: harness.seqs). Nothing here knows about Locust user classes.
 """
@@ -23,16 +23,6 @@ WS = "WS"  # request_type of every WebSocket measurement, so they group apart fr
 
 
 # --- settings --------------------------------------------------------------------------------
-
-def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    return float(raw) if raw else default
-
-
-def env_int(name: str, default: int | None) -> int | None:
-    raw = os.environ.get(name, "").strip()
-    return int(raw) if raw else default
-
 
 def parse_credentials(raw: str) -> list[tuple[str, str]]:
     """`name:password,name:password`; the password may itself contain colons."""
@@ -125,6 +115,11 @@ SENT = SentRegistry()
 
 # --- one WebSocket ---------------------------------------------------------------------------
 
+def close_code(exc: BaseException) -> int | None:
+    """The WebSocket close code a failed read or open() carries (see WsSession._read_one)."""
+    return exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
+
+
 CLOSED_BY_US = -1  # close "code" passed to on_close when we closed the socket ourselves
 
 
@@ -209,7 +204,7 @@ class WsSession:
         if self.closed:
             return
         self.closed = True
-        code = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
+        code = close_code(exc)
         self.ws.shutdown()  # the server already ended it; just release the socket
         reason = exc.args[0] if exc.args and isinstance(exc.args[0], str) else type(exc).__name__
         self.on_close(code, reason)

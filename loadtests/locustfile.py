@@ -29,6 +29,7 @@ from locust.exception import StopUser
 # Locust puts this file's folder on sys.path, not the repository root the harness lives in.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from config.env import env_float, env_int  # noqa: E402
 from harness.seqs import SeqTracker  # noqa: E402
 from loadtests.locust_support import (  # noqa: E402
     CLOSED_BY_US,
@@ -38,14 +39,13 @@ from loadtests.locust_support import (  # noqa: E402
     SeqGap,
     WsSession,
     backoff_delay,
-    env_float,
-    env_int,
+    close_code,
     next_credentials,
     report,
     ws_url,
 )
 
-ROOM = env_int("LOCUST_ROOM", None)
+ROOM = env_int("LOCUST_ROOM", 0) or None  # no room has id 0: unset
 PAGE_SIZE = env_int("LOCUST_PAGE_SIZE", 50)
 SEND_INTERVAL = env_float("LOCUST_SEND_INTERVAL", 2.0)     # seconds between one Chatter's sends
 PING_INTERVAL = env_float("LOCUST_PING_INTERVAL", 20.0)    # the SPA's heartbeat
@@ -75,6 +75,7 @@ class ChatUser(FastHttpUser):
 
     abstract = True
     token = ""
+    rejected = False
 
     def on_start(self) -> None:
         self.username, password = next_credentials()
@@ -93,6 +94,19 @@ class ChatUser(FastHttpUser):
     def list_rooms(self) -> list[int]:
         resp = self.client.get("/api/chat/rooms/", headers=self.auth, name="/api/chat/rooms/")
         return [room["id"] for room in resp.json()] if resp.status_code == 200 else []
+
+    def open_socket(self) -> tuple[WsSession, dict] | None:
+        """The room's socket after its greeting, or None (`rejected`: refused for good)."""
+        started = time.perf_counter()
+        session = WsSession(ws_url(self.host, self.room, self.token), self.on_frame, self.on_close)
+        try:
+            hello = session.open()
+        except Exception as exc:  # noqa: BLE001 - any failure to connect is one failed sample
+            report("connect -> connection_established", started, exception=exc)
+            self.rejected = close_code(exc) in REJECTED
+            return None
+        report("connect -> connection_established", started)
+        return session, hello
 
     def pick_room(self, first: bool = True) -> int:
         """LOCUST_ROOM, else the user's first (most recently active) room, or a random one."""
@@ -220,15 +234,10 @@ class Chatter(ChatUser):
     # connection
 
     def connect(self) -> bool:
-        started = time.perf_counter()
-        session = WsSession(ws_url(self.host, self.room, self.token), self.on_frame, self.on_close)
-        try:
-            hello = session.open()
-        except Exception as exc:  # noqa: BLE001 - any failure to connect is one failed sample
-            report("connect -> connection_established", started, exception=exc)
-            self.rejected = close_code(exc) in REJECTED
+        opened = self.open_socket()
+        if opened is None:
             return False
-        report("connect -> connection_established", started)
+        session, hello = opened
         self.session, self.opened_at = session, time.perf_counter()
         if self.tracker is None:
             self.tracker = SeqTracker(room_last_seq(hello, self.room), window=10_000)
@@ -353,11 +362,6 @@ class Chatter(ChatUser):
                     self.ping_started = None
 
 
-def close_code(exc: BaseException) -> int | None:
-    """The WebSocket close code carried by a failed open() (see WsSession._read_one)."""
-    return exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
-
-
 def room_last_seq(hello: dict, room: int) -> int:
     return next((r["last_seq"] for r in hello.get("rooms", []) if r["room"] == room), 0)
 
@@ -398,16 +402,12 @@ class ReconnectStorm(ChatUser):
         gevent.sleep(backoff_delay(self.attempt))
 
     def connect_and_sync(self) -> WsSession | None:
-        started = time.perf_counter()
-        session = WsSession(ws_url(self.host, self.room, self.token), self.on_frame, self.on_close)
-        try:
-            hello = session.open()
-        except Exception as exc:  # noqa: BLE001 - any failure to connect is one failed sample
-            report("connect -> connection_established", started, exception=exc)
-            if close_code(exc) in REJECTED:
-                raise StopUser() from exc  # bad token or not a member: retrying cannot help
+        opened = self.open_socket()
+        if opened is None:
+            if self.rejected:
+                raise StopUser()  # bad token or not a member: retrying cannot help
             return None
-        report("connect -> connection_established", started)
+        session, hello = opened
         if self.last_seq is None:
             self.last_seq = room_last_seq(hello, self.room)
         session.start()

@@ -5,8 +5,9 @@ import itertools
 import pytest
 from rest_framework.test import APIClient
 
+from accounts import tokens
 from chat import actions
-from chat.demo import DEMO_PASSWORD
+from apps.ops.demo import DEMO_PASSWORD
 
 _names = itertools.count(1)
 
@@ -33,10 +34,7 @@ def api_client():
     def client_for(user=None) -> APIClient:
         client = APIClient()
         if user is not None:
-            from rest_framework.authtoken.models import Token
-
-            token, _ = Token.objects.get_or_create(user=user)
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            client.credentials(HTTP_AUTHORIZATION=f"Token {tokens.issue_token(user)}")
         return client
     return client_for
 
@@ -54,3 +52,29 @@ def _clean_redis_keys_of_this_session():
         return
     for key in client.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}:*", count=1000):
         client.delete(key)
+
+
+_span_exporter = None
+
+
+@pytest.fixture
+def span_exporter():
+    """Traces recorded in memory: the provider and instrumentations production installs when OTLP
+    is configured (chat.tracing.configure). The global provider can be set once per process, so
+    one exporter serves the session; each test starts empty and turns the instrumentations off
+    after itself (untraced tests stay unrecorded)."""
+    global _span_exporter
+    from django.db import connections
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from chat import tracing
+
+    if _span_exporter is None:
+        _span_exporter = InMemorySpanExporter()
+    tracing.configure("chat-test", exporter=_span_exporter)
+    connections.close_all()  # psycopg is traced from a connection's connect on: open new ones
+    _span_exporter.clear()
+    yield _span_exporter
+    tracing.uninstrument()
+    connections.close_all()
+    _span_exporter.clear()

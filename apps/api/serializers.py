@@ -1,4 +1,4 @@
-"""Request and response shapes for the OpenAPI schema (DESIGN section 4). Validation of meaning
+"""Request and response shapes for the OpenAPI schema (docs/api.md). Validation of meaning
 (lengths, NFC, membership) is the domain's; these describe the wire."""
 from rest_framework import serializers
 
@@ -98,12 +98,3 @@ class MessageCreateSerializer(serializers.Serializer):
 
 class MessageEditSerializer(serializers.Serializer):
     content = serializers.CharField(max_length=10000, trim_whitespace=False)
-
-
-class RumBeaconSerializer(serializers.Serializer):
-    frame_rate = serializers.ListField(child=serializers.FloatField(min_value=0, max_value=1000),
-                                       required=False, max_length=500)
-    long_frames = serializers.ListField(child=serializers.FloatField(min_value=0, max_value=600_000),
-                                        required=False, max_length=500)
-    send_visible = serializers.ListField(child=serializers.FloatField(min_value=0, max_value=600_000),
-                                         required=False, max_length=500)

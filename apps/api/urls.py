@@ -22,7 +22,6 @@ urlpatterns = [
     path("chat/rooms/<id:room_id>/mute/", push_views.RoomMuteView.as_view(), name="room-mute"),
     path("push/vapid-key/", push_views.VapidKeyView.as_view(), name="push-vapid-key"),
     path("push/subscriptions/", push_views.PushSubscriptionsView.as_view(), name="push-subscriptions"),
-    path("rum/", views.RumView.as_view(), name="rum"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Anything else under /api/ (including ids the converters refuse) is a JSON 404, not HTML.

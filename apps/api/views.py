@@ -1,6 +1,4 @@
 """Thin views: read the request, call one chat.actions / chat.queries function, answer."""
-import re
-
 from django.conf import settings
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -10,41 +8,25 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import tokens
 from apps.api import serializers as s
-from chat import actions, queries, rum
+from chat import actions, queries
 from chat.errors import InvalidInput
-from chat.text import clean_id
+from chat.text import clean_id, refuse_lone_surrogates
 
 ERRORS = {400: s.ErrorSerializer, 401: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer}
 
 
 @csrf_exempt  # a JSON 404 for every method, like the DRF views (they are CSRF-exempt too)
 def not_found(request, *args, **kwargs):
-    """No such API path: the error shape of every other answer (DESIGN section 4)."""
+    """No such API path: the error shape of every other answer (docs/api.md)."""
     return JsonResponse({"detail": "not found", "errors": {}}, status=404)
-
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _has_lone_surrogate(value) -> bool:
-    """JSON may spell a lone surrogate (\\ud800); such text cannot be stored or sent as UTF-8."""
-    if isinstance(value, str):
-        return bool(_LONE_SURROGATE.search(value))
-    if isinstance(value, list):
-        return any(_has_lone_surrogate(v) for v in value)
-    if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
-    return False
 
 
 def body(request) -> dict:
     if not isinstance(request.data, dict):
         raise InvalidInput("the body must be a JSON object", field="non_field_errors")
-    for key, value in request.data.items():
-        if _has_lone_surrogate(key) or _has_lone_surrogate(value):
-            field = "non_field_errors" if _has_lone_surrogate(key) else key
-            raise InvalidInput("text must be valid Unicode (no lone surrogates)", field=field)
+    refuse_lone_surrogates(request.data)
     return request.data
 
 
@@ -60,8 +42,8 @@ class RegisterView(APIView):
                                                               409: s.ErrorSerializer})
     def post(self, request):
         data = body(request)
-        user, token = actions.register_user(data.get("username"), data.get("password"))
-        return Response(auth_answer(user, token), status=status.HTTP_201_CREATED)
+        user = actions.register_user(data.get("username"), data.get("password"))
+        return Response(auth_answer(user, tokens.issue_token(user)), status=status.HTTP_201_CREATED)
 
 
 class TokenView(APIView):
@@ -71,8 +53,8 @@ class TokenView(APIView):
     @extend_schema(request=s.CredentialsSerializer, responses={200: s.AuthSerializer, 400: s.ErrorSerializer})
     def post(self, request):
         data = body(request)
-        user, token = actions.issue_token(data.get("username"), data.get("password"))
-        return Response(auth_answer(user, token))
+        user = actions.check_credentials(data.get("username"), data.get("password"))
+        return Response(auth_answer(user, tokens.issue_token(user)))
 
 
 class MeView(APIView):
@@ -111,21 +93,21 @@ class RoomView(APIView):
 class RoomMembersView(APIView):
     @extend_schema(request=s.MemberAddSerializer, responses={201: s.MemberSerializer, **ERRORS})
     def post(self, request, room_id: int):
-        member = actions.add_member(request.user, room_id, body(request).get("user_id"))
+        member = actions.add_member(request.user, room_id=room_id, user_id=body(request).get("user_id"))
         return Response(member, status=status.HTTP_201_CREATED)
 
 
 class RoomMemberView(APIView):
     @extend_schema(responses={204: None, **ERRORS})
     def delete(self, request, room_id: int, user_id: int):
-        actions.remove_member(request.user, room_id, user_id)
+        actions.remove_member(request.user, room_id=room_id, user_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class RoomReadView(APIView):
     @extend_schema(request=s.ReadMarkSerializer, responses={204: None, **ERRORS})
     def post(self, request, room_id: int):
-        actions.mark_read(request.user, room_id, body(request).get("message_id"))
+        actions.mark(request.user, room_id=room_id, message_id=body(request).get("message_id"), kind="read")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -166,8 +148,8 @@ class MessagesView(APIView):
         data = body(request)
         if "room" not in data:
             raise InvalidInput("room is required", field="room")
-        result = actions.send_message(request.user, clean_id(data["room"], "room"), data.get("content"),
-                                      data.get("temp_id"))
+        result = actions.send_message(request.user, room_id=clean_id(data["room"], "room"),
+                                      content=data.get("content"), temp_id=data.get("temp_id"))
         return Response(result.message, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
@@ -175,7 +157,7 @@ class MessageView(APIView):
     @extend_schema(request=s.MessageEditSerializer, responses={200: s.MessageSerializer, 409: s.ErrorSerializer,
                                                               **ERRORS})
     def patch(self, request, message_id: int):
-        return Response(actions.edit_message(request.user, message_id, body(request).get("content")))
+        return Response(actions.edit_message(request.user, message_id=message_id, content=body(request).get("content")))
 
     @extend_schema(responses={204: None, 409: s.ErrorSerializer, **ERRORS})
     def delete(self, request, message_id: int):
@@ -186,22 +168,8 @@ class MessageView(APIView):
 class ReactionView(APIView):
     @extend_schema(request=None, responses={200: s.MessageSerializer, 409: s.ErrorSerializer, **ERRORS})
     def put(self, request, message_id: int, emoji: str):
-        return Response(actions.set_reaction(request.user, message_id, emoji, present=True))
+        return Response(actions.set_reaction(request.user, message_id=message_id, emoji=emoji, present=True))
 
     @extend_schema(responses={200: s.MessageSerializer, 409: s.ErrorSerializer, **ERRORS})
     def delete(self, request, message_id: int, emoji: str):
-        return Response(actions.set_reaction(request.user, message_id, emoji, present=False))
-
-
-class RumView(APIView):
-    """Browser frame-rate and latency samples. Open to anonymous pages too (sendBeacon carries no
-    token); the serializer bounds every value and the batch size."""
-
-    permission_classes = [AllowAny]
-
-    @extend_schema(request=s.RumBeaconSerializer, responses={204: None, 400: s.ErrorSerializer})
-    def post(self, request):
-        beacon = s.RumBeaconSerializer(data=body(request))
-        beacon.is_valid(raise_exception=True)
-        rum.record(**beacon.validated_data)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(actions.set_reaction(request.user, message_id=message_id, emoji=emoji, present=False))

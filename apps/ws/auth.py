@@ -9,8 +9,8 @@ from channels.auth import AuthMiddlewareStack
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
+from accounts import tokens
 from apps.ws import db
-from chat import queries
 
 
 def _header(scope, name: bytes) -> str | None:
@@ -53,7 +53,7 @@ class SocketAuthMiddleware:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         if "token" not in query:
             return await self.cookie_stack(scope, receive, send)
-        user = await db.call(queries.user_for_token, query["token"][0])
+        user = await db.call(tokens.user_for_token, query["token"][0])
         scope = {**scope, "user": user or AnonymousUser(), "auth_via": "token" if user else None}
         return await self.inner(scope, receive, send)
 

@@ -1,32 +1,33 @@
 """The chat socket: `/ws/chat/{room_id}/` (one room) and `/ws/chat/` (every room of the user).
 
-Thin by rule: validate a frame, call one chat.actions / chat.queries function, reply. Events
-come back from the channel layer as ready-made JSON text (encoded once by the publisher).
+Thin by rule: validate a frame, call one chat.actions / chat.queries function, reply. Room and
+user events come from this process's hub (apps/ws/hub.py) as ready-made frames, written to the
+socket by its outlet (apps/ws/outlet.py); no per-socket channel-layer receive runs.
 """
 import asyncio
+import collections
 import logging
 import time
+import uuid
 
 import orjson
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from apps.ws import db, process
+from apps.ws import db, hub, outlet, process
 from apps.ws.limits import FRAME_COST, TokenBucket
 from apps.ws.receipts import ReceiptCoalescer
-from chat import actions, events, metrics, queries, tracing
+from chat import actions, events, frames, metrics, queries, tracing
 from chat.errors import ChatError, InvalidInput
-from chat.text import clean_id, clean_temp_id
+from chat.text import clean_id, clean_temp_id, refuse_lone_surrogates
 
 log = logging.getLogger(__name__)
 
 NOT_AUTHENTICATED, FORBIDDEN, POLICY = 4001, 4003, 4008
-STALE_DROPPABLE_SECONDS = 1.0  # a typing event older than this is backlog: drop it first
-
-
-def encode(frame: dict) -> str:
-    return orjson.dumps(frame).decode()
+TRY_AGAIN_LATER = 1013  # the socket did not read its frames: reconnect and sync
+STALE_TYPING_SECONDS = 1.0  # a typing event older than this is backlog: drop it first
+OWN_TEMP_IDS = 256  # sends remembered per socket, so a repaired message skips its own sender
 
 
 def _frame_bytes(raw: str | bytes) -> int:
@@ -40,31 +41,18 @@ def _frame_bytes(raw: str | bytes) -> int:
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    # No such channel layer: Channels starts no per-socket channel receive. Room and user events
+    # arrive through this process's hub, which subscribes once per room for all its sockets.
+    channel_layer_alias = "none: events come through apps.ws.hub"
     user = None
     rooms: set[int] = set()
     closed = False
 
     # --- lifecycle --------------------------------------------------------------------------
 
-    async def __call__(self, scope, receive, send):
-        """A channel-layer failure (Redis outage, failover) must not leave the socket silently
-        deaf: close it with 1012 so the client reconnects and syncs."""
-        try:
-            await super().__call__(scope, receive, send)
-        except Exception:  # noqa: BLE001
-            metrics.CHANNEL_LAYER_ERRORS.labels("receive").inc()
-            log.warning("consumer stopped by an error; closing with 1012", exc_info=True)
-            try:
-                await send({"type": "websocket.close", "code": process.SERVER_RESTART})
-            except Exception:  # noqa: BLE001 - the socket may be gone already
-                pass
-            metrics.WS_CLOSES.labels(str(process.SERVER_RESTART)).inc()
-            await self._leave()
-
     async def dispatch(self, message):
         """Channels closes stale DB connections before every event, on its one shared DB thread;
-        our domain calls run on a pool with their own connection care (apps.ws.db), so skip it:
-        at fan-out rates that hop per event is the bottleneck."""
+        our domain calls run on a pool with their own connection care (apps.ws.db), so skip it."""
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"no handler for message type {message['type']}")
@@ -72,11 +60,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def connect(self):
         await self.accept()
+        self.socket_id = uuid.uuid4().hex
         self.user = self.scope.get("user")
         self.room_id = self.scope["url_route"]["kwargs"].get("room_id")
         self.bucket = TokenBucket(settings.CHAT_WS_RATE_PER_SECOND, settings.CHAT_WS_RATE_BURST)
         self.receipts = ReceiptCoalescer(settings.CHAT_RECEIPT_COALESCE_SECONDS, self._flush_receipt)
         self.typing_sent: dict[int, float] = {}
+        self.sent_seq: dict[int, int] = {}  # room -> newest message seq written to this socket
+        self.own_temp_ids: collections.OrderedDict = collections.OrderedDict()
         if not self.user or not self.user.is_authenticated or not self.scope.get("auth_via"):
             return await self.close_with(NOT_AUTHENTICATED)
         await process.ensure_running()  # this process is registered alive before sockets count on it
@@ -85,19 +76,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return await self.close_with(FORBIDDEN)
         self.presence_counted = True
         self.rooms = {r["room"] for r in summary}
-        try:
-            await asyncio.gather(*(self.channel_layer.group_add(g, self.channel_name) for g in self._groups()))
-        except Exception:  # noqa: BLE001
-            metrics.CHANNEL_LAYER_ERRORS.labels("group_add").inc()
-            return await self.close_with(process.SERVER_RESTART)
-        self.joined = True
+        self.outlet = outlet.outlet_for(self)
         metrics.WS_CONNECTIONS.inc()
         process.register(self)
-        await self.send_frame({
-            "type": "connection_established", "user_id": self.user.id, "room_id": self.room_id,
-            "last_message_id": summary[0]["last_message_id"] if self.room_id is not None else None,
-            "rooms": [{"room": r["room"], "last_seq": r["last_seq"]} for r in summary],
-        })
+        await self.send_frame(frames.connection_established(
+            user_id=self.user.id, room_id=self.room_id,
+            last_message_id=summary[0]["last_message_id"] if self.room_id is not None else None,
+            rooms=[{"room": r["room"], "last_seq": r["last_seq"]} for r in summary]))
+        self._join(summary)
+
+    def _join(self, summary: list[dict]) -> None:
+        """Live feeds from the state this socket was just told (no await in between)."""
+        self.hub = hub.hub(process.PROCESS_ID)
+        for r in summary:
+            self.hub.join_room(self, r["room"], r["last_seq"], r["last_change_seq"])
+        if self.room_id is None:  # rooms added to the user arrive on the user's own feed
+            self.hub.join_user(self, self.user.id)
+        self.joined = True
 
     def _open_session(self) -> list[dict]:
         """The socket's rooms, and the socket counted for presence: one trip to the thread pool
@@ -107,21 +102,33 @@ class ChatConsumer(AsyncWebsocketConsumer):
             actions.socket_opened(self.user, process.PROCESS_ID)
         return summary
 
-    def _groups(self) -> list[str]:
-        """Room groups, plus the user's own group on an all-rooms socket (rooms added to the user
-        arrive there; a one-room socket learns of its room's removal in the room group)."""
-        groups = [events.room_group(r) for r in self.rooms]
-        return groups if self.room_id is not None else groups + [events.user_group(self.user.id)]
-
     async def close_with(self, code: int):
+        self._mark_closed(code)
+        await self.close(code=code)
+
+    def _mark_closed(self, code: int) -> bool:
+        """Closed from now on (no more deliveries), counted once; False if it was already."""
+        if self.closed:
+            return False
         metrics.WS_CLOSES.labels(str(code)).inc()
         self.closed = True
-        await self.close(code=code)
+        self._leave_feeds()
+        return True
 
     async def disconnect(self, code):
         if not self.closed:  # closes we started were counted with their code already
-            metrics.WS_CLOSES.labels(str(code)).inc()
+            metrics.WS_CLOSES.labels(_close_label(code)).inc()
         await self._leave()
+
+    def _leave_feeds(self) -> None:
+        if not getattr(self, "joined", False):
+            return
+        self.joined = False
+        metrics.WS_CONNECTIONS.dec()
+        for room_id in self.rooms:
+            self.hub.leave_room(self, room_id)
+        if self.room_id is None:
+            self.hub.leave_user(self, self.user.id)
 
     async def _leave(self):
         if getattr(self, "left", False):
@@ -129,13 +136,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.left = True
         if hasattr(self, "receipts"):
             self.receipts.cancel()
-        if getattr(self, "joined", False):
-            metrics.WS_CONNECTIONS.dec()
-            for group in self._groups():
-                try:
-                    await self.channel_layer.group_discard(group, self.channel_name)
-                except Exception:  # noqa: BLE001 - group membership expires by itself
-                    metrics.CHANNEL_LAYER_ERRORS.labels("group_discard").inc()
+        self._leave_feeds()
         if getattr(self, "presence_counted", False):
             try:
                 await db.call(actions.socket_closed, self.user, process.PROCESS_ID)
@@ -170,6 +171,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if handler is None:
             return await self.send_error(f"unknown frame type {frame['type'][:40]!r}", "unknown_type")
         try:
+            refuse_lone_surrogates(frame)  # orjson refuses them too; both edges apply the rule
             await handler(self, frame)
         except ChatError as exc:
             await self.send_error(exc.message, exc.code, frame.get("temp_id") if isinstance(frame.get("temp_id"), str) else None, exc.field)
@@ -198,17 +200,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
         started = time.perf_counter()
         room_id = self.frame_room(frame)
         temp_id = clean_temp_id(frame.get("temp_id"))
-        await self.send_frame({"type": "message_pending", "temp_id": temp_id, "status": "sending"})
+        await self.send_frame(frames.message_pending(temp_id))
+        self._remember_send(temp_id)
         try:
-            result = await db.call(actions.send_message, self.user, room_id, frame.get("content"), temp_id,
-                                   frame.get("message_type", "text"), self.channel_name)
+            result = await db.call(actions.send_message, self.user, room_id=room_id, content=frame.get("content"),
+                                   temp_id=temp_id, message_type=frame.get("message_type", "text"),
+                                   origin=self.socket_id)
         except ChatError as exc:
-            return await self.send_frame({"type": "message_failed", "temp_id": temp_id, "error": exc.message,
-                                          "code": exc.code})
+            return await self.send_frame(frames.message_failed(temp_id=temp_id, error=exc.message, code=exc.code))
         except Exception:  # noqa: BLE001
             log.exception("send failed")
             return await self._send_outcome_unknown(room_id, temp_id)
-        await self.send_frame({"type": "message_confirmed", "temp_id": temp_id, "message": result.message})
+        await self.send_frame(frames.message_confirmed(temp_id, result.message))
         metrics.MESSAGE_SEND_SECONDS.observe(time.perf_counter() - started)
 
     async def _send_outcome_unknown(self, room_id: int, temp_id: str):
@@ -219,12 +222,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except Exception:  # noqa: BLE001
             stored = None
         if stored is not None:
-            return await self.send_frame({"type": "message_confirmed", "temp_id": temp_id, "message": stored})
-        await self.send_frame({"type": "message_failed", "temp_id": temp_id,
-                               "error": "not stored: the database is unavailable, retry", "code": "unavailable"})
+            return await self.send_frame(frames.message_confirmed(temp_id, stored))
+        await self.send_frame(frames.message_failed(
+            temp_id=temp_id, error="not stored: the database is unavailable, retry", code="unavailable"))
 
     async def on_message_edit(self, frame):
-        await db.call(actions.edit_message, self.user, frame.get("message_id"), frame.get("content"))
+        await db.call(actions.edit_message, self.user, message_id=frame.get("message_id"), content=frame.get("content"))
 
     async def on_message_delete(self, frame):
         await db.call(actions.delete_message, self.user, frame.get("message_id"))
@@ -233,7 +236,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         action = frame.get("action", "add")
         if action not in ("add", "remove"):
             raise InvalidInput("action is 'add' or 'remove'", field="action")
-        await db.call(actions.set_reaction, self.user, frame.get("message_id"), frame.get("emoji"), action == "add")
+        await db.call(actions.set_reaction, self.user, message_id=frame.get("message_id"), emoji=frame.get("emoji"),
+                      present=action == "add")
 
     async def on_typing(self, frame):
         room_id = self.frame_room(frame)
@@ -242,7 +246,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if is_typing is True and now - self.typing_sent.get(room_id, 0.0) < 1.0:
             return  # a refresh within a second adds nothing: clients expire after ~6 s
         self.typing_sent[room_id] = now if is_typing is True else 0.0
-        await db.call(actions.set_typing, self.user, room_id, is_typing, self.channel_name)
+        await db.call(actions.set_typing, self.user, room_id=room_id, is_typing=is_typing, origin=self.socket_id)
 
     async def on_mark_delivered(self, frame):
         await self.receipts.mark(self.frame_room(frame), "delivered", clean_id(frame.get("message_id"), "message_id"))
@@ -251,9 +255,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.receipts.mark(self.frame_room(frame), "read", clean_id(frame.get("message_id"), "message_id"))
 
     async def _flush_receipt(self, room_id: int, kind: str, message_id: int):
-        mark = actions.mark_read if kind == "read" else actions.mark_delivered
         try:
-            await db.call(mark, self.user, room_id, message_id)
+            await db.call(actions.mark, self.user, room_id=room_id, message_id=message_id, kind=kind)
         except ChatError as exc:
             await self.send_error(exc.message, exc.code, field=exc.field)
         except Exception:  # noqa: BLE001 - a lost mark is re-sent by the client's next one
@@ -262,29 +265,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_sync_request(self, frame):
         started = time.perf_counter()
         room_id = self.frame_room(frame)
-        answer = await db.call(self._sync_answer, room_id, frame)
-        await self.send_frame({"type": "sync_response", **answer})
+        answer = await db.call(queries.changes_since_cursor, self.user.id, room_id, last_seq=frame.get("last_seq"),
+                               last_message_id=frame.get("last_message_id"),
+                               since_change_seq=frame.get("since_change_seq"))
+        await self.send_frame(frames.sync_response(answer))
         metrics.SYNC_SECONDS.observe(time.perf_counter() - started)
         metrics.SYNC_MESSAGES.observe(len(answer["messages"]) + len(answer["updated"]))
         if answer["reset"]:
             metrics.SYNC_RESETS.inc()
 
-    def _sync_answer(self, room_id: int, frame: dict) -> dict:
-        if frame.get("last_seq") is not None:
-            if isinstance(frame["last_seq"], bool) or not isinstance(frame["last_seq"], int) or frame["last_seq"] < 0:
-                raise InvalidInput("last_seq must be a non-negative integer", field="last_seq")
-            last_seq = frame["last_seq"]
-        elif frame.get("last_message_id") is not None:
-            last_seq = queries.last_seq_for_message(room_id, clean_id(frame["last_message_id"], "last_message_id"))
-        else:
-            last_seq = 0
-        since = frame.get("since_change_seq")
-        if since is not None and (isinstance(since, bool) or not isinstance(since, int) or since < 0):
-            raise InvalidInput("since_change_seq must be a non-negative integer", field="since_change_seq")
-        return queries.changes_since(self.user.id, room_id, last_seq=last_seq, since_change_seq=since)
-
     async def on_ping(self, frame):
-        await self.send_frame({"type": "pong"})
+        await self.send_frame(frames.pong())
 
     HANDLERS = {
         "message_send": on_message_send,
@@ -298,58 +289,116 @@ class ChatConsumer(AsyncWebsocketConsumer):
         "ping": on_ping,
     }
 
-    # --- events from the channel layer ------------------------------------------------------
+    # --- events from this process's hub -----------------------------------------------------
 
-    async def chat_frame(self, event):
-        if self.closed or event.get("exclude") == self.channel_name:
+    def _remember_send(self, temp_id: str) -> None:
+        self.own_temp_ids[temp_id] = None
+        if len(self.own_temp_ids) > OWN_TEMP_IDS:
+            self.own_temp_ids.popitem(last=False)
+
+    def deliver(self, d) -> None:
+        """One publication for this socket (apps.ws.delivery.Delivery). Synchronous and cheap:
+        the hub calls it for every local socket of the room, one after the other."""
+        if self.closed or d.exclude == self.socket_id:
             return
-        kind = event.get("kind")
-        if kind == "room_added":
-            return await self._room_added(event)
-        if kind == "room_removed":
-            return await self._room_removed(event)
-        room = event.get("room")
-        if room is not None and room not in self.rooms:
+        if d.seq is not None:
+            if d.seq <= self.sent_seq.get(d.room, 0):
+                return  # this socket has it already (it joined with it, or caught up)
+            self.sent_seq[d.room] = d.seq
+            if d.temp_id is not None and d.sender == self.user.id and d.temp_id in self.own_temp_ids:
+                return  # a repaired message sent from this very socket: it had message_confirmed
+        elif d.kind in ("room_added", "room_removed"):
+            return self._spawn(self._room_added(d) if d.kind == "room_added" else self._room_removed(d))
+        elif d.kind == "typing" and time.time() - d.ts > STALE_TYPING_SECONDS:
+            metrics.WS_FRAMES_DROPPED.labels("typing").inc()
             return
-        if event.get("droppable") and time.time() - event.get("ts", 0) > STALE_DROPPABLE_SECONDS:
-            metrics.WS_FRAMES_DROPPED.labels(kind or "unknown").inc()
-            return
-        if "trace" in event:
-            with tracing.continued_span(event["trace"], "ws deliver", attributes={"chat.frame": kind}):
-                await self.send(text_data=event["frame"])
+        self._write(d)
+
+    def _write(self, d) -> None:
+        if d.trace:
+            with tracing.continued_span(d.trace, "ws deliver", attributes={"chat.frame": d.kind}):
+                outcome = self.outlet.write(d)
         else:
-            await self.send(text_data=event["frame"])
-        if kind == "message_new":
-            metrics.MESSAGE_FANOUT_SECONDS.observe(max(0.0, time.time() - event.get("ts", time.time())))
+            outcome = self.outlet.write(d)
+        if outcome == outlet.DROPPED and d.droppable:
+            metrics.WS_FRAMES_DROPPED.labels(d.kind).inc()
+        elif outcome == outlet.OVERFLOW and self._mark_closed(TRY_AGAIN_LATER):
+            metrics.WS_SLOW_SOCKET_CLOSES.inc()
+            log.info("closing socket %s of user %s: it does not read its frames", self.socket_id, self.user.id)
+            self._spawn(self.close(code=TRY_AGAIN_LATER))
 
-    async def _room_added(self, event):
-        room_id = orjson.loads(event["frame"])["room"]["id"]
+    def resync(self, room_id: int, reason: str) -> None:
+        """The hub could not deliver everything live: the client syncs that room itself."""
+        if not self.closed:
+            self._spawn(self.send_frame(frames.resync(room_id, reason)))
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        task.add_done_callback(_log_failure)
+
+    async def _room_added(self, d):
+        await self._follow_room(d.room, d.text)
+
+    async def _room_removed(self, d):
+        """Published to the room when a member leaves: only that member's sockets act on it."""
+        if d.only_user == self.user.id:
+            await self._unfollow_room(d.room, d.text)
+
+    def follow_rooms(self, room_ids: set[int]) -> None:
+        """The user's rooms as PostgreSQL has them (the hub checks after a reconnect): announce
+        and follow the rooms added, drop the rooms left, while their events were lost."""
         if self.room_id is not None:
-            return  # a one-room socket stays on its room
-        self.rooms.add(room_id)
-        await self.channel_layer.group_add(events.room_group(room_id), self.channel_name)
-        await self.send(text_data=event["frame"])
+            if self.room_id not in room_ids:
+                self._spawn(self.close_with(FORBIDDEN))
+            return
+        for room_id in room_ids - self.rooms:
+            self._spawn(self._follow_room(room_id))
+        for room_id in self.rooms - room_ids:
+            self._spawn(self._unfollow_room(room_id))
 
-    async def _room_removed(self, event):
-        """Sent to the room's group when a member leaves: only that member's sockets act on it."""
-        room_id = event.get("room")
-        if room_id not in self.rooms or event.get("user_id") != self.user.id:
+    async def _follow_room(self, room_id: int, frame_text: str | None = None):
+        if self.room_id is not None or room_id in self.rooms:
+            return  # a one-room socket stays on its room
+        summary, room = await db.call(self._room_to_follow, room_id, frame_text is None)
+        if not summary or self.closed or room_id in self.rooms:
+            return
+        self.rooms.add(room_id)
+        await self.send(text_data=frame_text or events.encode(frames.room_added(room)).decode())
+        r = summary[0]
+        self.hub.join_room(self, room_id, r["last_seq"], r["last_change_seq"])
+
+    def _room_to_follow(self, room_id: int, with_detail: bool):
+        summary = queries.rooms_for_socket(self.user.id, room_id)
+        return summary, (queries.room_detail(self.user.id, room_id) if summary and with_detail else None)
+
+    async def _unfollow_room(self, room_id: int, frame_text: str | None = None):
+        if room_id not in self.rooms:
             return
         if self.room_id is not None:
             return await self.close_with(FORBIDDEN)
         self.rooms.discard(room_id)
-        await self.channel_layer.group_discard(events.room_group(room_id), self.channel_name)
-        await self.send(text_data=event["frame"])
+        self.hub.leave_room(self, room_id)
+        await self.send(text_data=frame_text or events.encode(
+            frames.room_removed(room_id=room_id, user_id=self.user.id)).decode())
 
     # --- helpers ----------------------------------------------------------------------------
 
     async def send_frame(self, frame: dict):
-        await self.send(text_data=encode(frame))
+        await self.send(text_data=events.encode(frame).decode())
 
     async def send_error(self, message: str, code: str, temp_id: str | None = None, field: str | None = None):
-        frame = {"type": "error", "message": message, "code": code}
-        if temp_id is not None:
-            frame["temp_id"] = temp_id
-        if field is not None:
-            frame["field"] = field
-        await self.send_frame(frame)
+        await self.send_frame(frames.error(message, code, temp_id=temp_id, field=field))
+
+
+_CLOSE_CODES_COUNTED = {1000, 1001, 1005, 1006, 1011, 1012, 1013, 4001, 4003, 4008}
+
+
+def _close_label(code) -> str:
+    """A client may close with any code from 1000 to 4999: count the known ones by code and the
+    rest as `other`, so a hostile client cannot mint thousands of series."""
+    return str(code) if code in _CLOSE_CODES_COUNTED else "other"
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("socket task failed", exc_info=task.exception())

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "chat",
     "apps.api",
     "apps.ws",
+    "apps.ops",
 ]
 
 MIDDLEWARE = [
@@ -120,6 +121,16 @@ CHAT_WS_MAX_FRAME_BYTES = env_int("CHAT_WS_MAX_FRAME_BYTES", 64 * 1024)
 CHAT_WS_RATE_PER_SECOND = env_float("CHAT_WS_RATE_PER_SECOND", 20.0)
 CHAT_WS_RATE_BURST = env_int("CHAT_WS_RATE_BURST", 60)
 CHAT_RECEIPT_COALESCE_SECONDS = env_float("CHAT_RECEIPT_COALESCE_SECONDS", 0.25)
+# Fan-out (apps/ws/hub.py): repair from PostgreSQL up to this many changed messages, else resync;
+# quiet rooms compared with PostgreSQL this often; a silent subscription probed after this long.
+CHAT_FANOUT_REPAIR_LIMIT = env_int("CHAT_FANOUT_REPAIR_LIMIT", 500)
+CHAT_FANOUT_CHECK_SECONDS = env_float("CHAT_FANOUT_CHECK_SECONDS", 15.0)
+CHAT_FANOUT_PROBE_SECONDS = env_float("CHAT_FANOUT_PROBE_SECONDS", 3.0)
+CHAT_FANOUT_PROBE_TIMEOUT_SECONDS = env_float("CHAT_FANOUT_PROBE_TIMEOUT_SECONDS", 2.0)
+# A socket that does not read: past the soft bound of bytes waiting in its send buffer typing
+# and presence are dropped for it; past the hard bound it is closed with 1013 (reconnect + sync).
+CHAT_WS_SEND_BUFFER_SOFT = env_int("CHAT_WS_SEND_BUFFER_SOFT", 64 * 1024)
+CHAT_WS_SEND_BUFFER_HARD = env_int("CHAT_WS_SEND_BUFFER_HARD", 1024 * 1024)
 
 # --- Redis: channel layer, presence, Celery broker (built in config/redis_config.py) -------
 REDIS = load_redis_config()

@@ -1,4 +1,4 @@
-"""Send, edit, delete, react over HTTP: DESIGN section 4 status codes, exactly-once send, text rules."""
+"""Send, edit, delete, react over HTTP: docs/api.md status codes, exactly-once send, text rules."""
 import unicodedata
 from urllib.parse import quote
 

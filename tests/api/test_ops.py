@@ -6,6 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
+
+from apps.ops import demo
+from chat import queries
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,3 +114,12 @@ def test_schema_and_docs_are_served(api_client):
     page = schema["components"]["schemas"]["Page"]["properties"]
     assert {"messages", "has_more", "cursor", "has_more_before", "has_more_after"} <= set(page)
     assert anon.get("/api/docs/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_seed_demo_once():
+    assert demo.seed(message_count=20) is True
+    assert demo.seed(message_count=20) is False
+    nino = get_user_model().objects.get(username="nino")
+    [room] = queries.rooms_of_user(nino.id)
+    assert room["name"] == demo.DEMO_ROOM and room["last_seq"] == 20 and room["unread_count"] == 5

@@ -50,8 +50,8 @@ def fuzz_user(wsgi_in_test_transaction, make_user, make_room):
     user, other = make_user(), make_user()
     room = make_room(owner=user, members=[other], name="ფაზი")
     for i in range(3):
-        message = actions.send_message(user, room["id"], f"ფაზ-ტესტი {i}", f"fz{i}").message
-    actions.set_reaction(other, message["id"], "👍", present=True)
+        message = actions.send_message(user, room_id=room["id"], content=f"ფაზ-ტესტი {i}", temp_id=f"fz{i}").message
+    actions.set_reaction(other, message_id=message["id"], emoji="👍", present=True)
     token, _ = Token.objects.get_or_create(user=user)
     return {"Authorization": f"Token {token.key}"}
 

@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
-from chat.demo import DEMO_PASSWORD
+from apps.ops.demo import DEMO_PASSWORD
 from tests.support.processes import ROOT, daphne
 
 CHROMIUM = "/usr/bin/chromium"

@@ -1,7 +1,7 @@
-"""What a user does in the SPA, through the DESIGN section 8 test ids."""
+"""What a user does in the SPA, through its data-testid attributes."""
 from playwright.sync_api import Page, expect
 
-from chat.demo import DEMO_PASSWORD
+from apps.ops.demo import DEMO_PASSWORD
 
 
 def log_in(page: Page, base_url: str, username: str, password: str = DEMO_PASSWORD) -> None:

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 def pair(make_user, make_room):
     alice, bob = make_user(), make_user()
     room = make_room(owner=alice, members=[bob])
-    sent = [actions.send_message(alice, room["id"], f"m{i}", f"t{i}").message for i in range(5)]
+    sent = [actions.send_message(alice, room_id=room["id"], content=f"m{i}", temp_id=f"t{i}").message for i in range(5)]
     return alice, bob, room, sent
 
 
@@ -25,32 +25,32 @@ def _marks(user, room):
 def test_watermarks_only_move_forward(pair):
     alice, bob, room, sent = pair
     assert _marks(bob, room) == (0, 0)
-    receipt = actions.mark_delivered(bob, room["id"], sent[3]["id"])
+    receipt = actions.mark(bob, room_id=room["id"], message_id=sent[3]["id"], kind="delivered")
     assert receipt == {"type": "receipt", "room": room["id"], "user_id": bob.id, "kind": "delivered",
                        "message_id": sent[3]["id"], "seq": 4}
     assert _marks(bob, room) == (4, 0)
-    assert actions.mark_delivered(bob, room["id"], sent[1]["id"]) is None  # backwards: no move
-    assert actions.mark_delivered(bob, room["id"], sent[3]["id"]) is None  # same: no move
+    assert actions.mark(bob, room_id=room["id"], message_id=sent[1]["id"], kind="delivered") is None  # backwards: no move
+    assert actions.mark(bob, room_id=room["id"], message_id=sent[3]["id"], kind="delivered") is None  # same: no move
     assert _marks(bob, room) == (4, 0)
-    assert actions.mark_read(bob, room["id"], sent[1]["id"])["seq"] == 2
+    assert actions.mark(bob, room_id=room["id"], message_id=sent[1]["id"], kind="read")["seq"] == 2
     assert _marks(bob, room) == (4, 2)  # read does not pull delivered back
-    assert actions.mark_read(bob, room["id"], sent[4]["id"])["kind"] == "read"
+    assert actions.mark(bob, room_id=room["id"], message_id=sent[4]["id"], kind="read")["kind"] == "read"
     assert _marks(bob, room) == (5, 5)  # read implies delivered
-    assert actions.mark_read(bob, room["id"], sent[0]["id"]) is None
+    assert actions.mark(bob, room_id=room["id"], message_id=sent[0]["id"], kind="read") is None
     assert _marks(bob, room) == (5, 5)
 
 
 def test_receipt_errors(pair, make_user, make_room):
     alice, bob, room, sent = pair
     other_room = make_room(owner=bob)
-    elsewhere = actions.send_message(bob, other_room["id"], "x", "x").message
+    elsewhere = actions.send_message(bob, room_id=other_room["id"], content="x", temp_id="x").message
     with pytest.raises(NotFound) as info:
-        actions.mark_read(bob, room["id"], elsewhere["id"])
+        actions.mark(bob, room_id=room["id"], message_id=elsewhere["id"], kind="read")
     assert info.value.field == "message_id"
     with pytest.raises(InvalidInput):
-        actions.mark_delivered(bob, room["id"], "abc")
+        actions.mark(bob, room_id=room["id"], message_id="abc", kind="delivered")
     with pytest.raises(NotFound):
-        actions.mark_read(make_user(), room["id"], sent[0]["id"])
+        actions.mark(make_user(), room_id=room["id"], message_id=sent[0]["id"], kind="read")
 
 
 def test_unread_counts(pair):
@@ -58,9 +58,9 @@ def test_unread_counts(pair):
     [bob_room] = queries.rooms_of_user(bob.id)
     assert bob_room["unread_count"] == 5 and bob_room["last_message"]["id"] == sent[-1]["id"]
     assert queries.rooms_of_user(alice.id)[0]["unread_count"] == 0  # own messages are read
-    actions.mark_read(bob, room["id"], sent[2]["id"])
+    actions.mark(bob, room_id=room["id"], message_id=sent[2]["id"], kind="read")
     assert queries.room_detail(bob.id, room["id"])["unread_count"] == 2
-    actions.send_message(bob, room["id"], "reply", "r1")  # sending reads everything before it
+    actions.send_message(bob, room_id=room["id"], content="reply", temp_id="r1")  # sending reads everything before it
     assert queries.room_detail(bob.id, room["id"])["unread_count"] == 0
     assert queries.room_detail(alice.id, room["id"])["unread_count"] == 1
 
@@ -68,22 +68,22 @@ def test_unread_counts(pair):
 def test_edit_delete_react_bump_version_and_change_seq(pair):
     alice, bob, room, sent = pair
     first = sent[0]
-    edited = actions.edit_message(alice, first["id"], "e\u0301dited")  # decomposed é
+    edited = actions.edit_message(alice, message_id=first["id"], content="e\u0301dited")  # decomposed é
     assert edited["content"] == "\u00e9dited" and edited["version"] == 2 and edited["edited_at"]
     assert edited["change_seq"] > sent[-1]["change_seq"] and edited["seq"] == 1
-    same = actions.edit_message(alice, first["id"], "\u00e9dited")  # no change: no bump
+    same = actions.edit_message(alice, message_id=first["id"], content="\u00e9dited")  # no change: no bump
     assert same["version"] == 2 and same["change_seq"] == edited["change_seq"]
     with pytest.raises(Forbidden):
-        actions.edit_message(bob, first["id"], "not mine")
+        actions.edit_message(bob, message_id=first["id"], content="not mine")
     with pytest.raises(Forbidden):
         actions.delete_message(bob, first["id"])
 
-    reacted = actions.set_reaction(bob, first["id"], "👍", present=True)
+    reacted = actions.set_reaction(bob, message_id=first["id"], emoji="👍", present=True)
     assert reacted["version"] == 3 and reacted["reactions"] == [{"emoji": "👍", "count": 1, "users": [bob.id]}]
-    again = actions.set_reaction(bob, first["id"], "👍", present=True)
+    again = actions.set_reaction(bob, message_id=first["id"], emoji="👍", present=True)
     assert again["version"] == 3 and Reaction.objects.filter(message_id=first["id"]).count() == 1
-    actions.set_reaction(alice, first["id"], "👍", present=True)
-    assert actions.set_reaction(bob, first["id"], "🎉", present=True)["reactions"] == [
+    actions.set_reaction(alice, message_id=first["id"], emoji="👍", present=True)
+    assert actions.set_reaction(bob, message_id=first["id"], emoji="🎉", present=True)["reactions"] == [
         {"emoji": "👍", "count": 2, "users": [bob.id, alice.id]}, {"emoji": "🎉", "count": 1, "users": [bob.id]}]
 
     deleted = actions.delete_message(alice, first["id"])
@@ -95,9 +95,9 @@ def test_edit_delete_react_bump_version_and_change_seq(pair):
     with pytest.raises(Conflict):
         actions.delete_message(alice, first["id"])
     with pytest.raises(Conflict):
-        actions.edit_message(alice, first["id"], "back")
+        actions.edit_message(alice, message_id=first["id"], content="back")
     with pytest.raises(Conflict):
-        actions.set_reaction(bob, first["id"], "👍", present=True)
+        actions.set_reaction(bob, message_id=first["id"], emoji="👍", present=True)
     # change_seq values are unique per room: a feed
     changes = list(Message.objects.filter(room_id=room["id"]).values_list("change_seq", flat=True))
     assert len(changes) == len(set(changes))
@@ -107,15 +107,15 @@ def test_edit_delete_react_bump_version_and_change_seq(pair):
 def test_send_is_exactly_once_and_gap_free(pair, make_user):
     alice, bob, room, sent = pair
     assert [m["seq"] for m in sent] == [1, 2, 3, 4, 5]
-    again = actions.send_message(alice, room["id"], "different text, same temp id", "t2")
+    again = actions.send_message(alice, room_id=room["id"], content="different text, same temp id", temp_id="t2")
     assert again.created is False and again.message["id"] == sent[2]["id"] and again.message["content"] == "m2"
     # the same temp_id from another sender is another message
-    theirs = actions.send_message(bob, room["id"], "bob's t2", "t2")
+    theirs = actions.send_message(bob, room_id=room["id"], content="bob's t2", temp_id="t2")
     assert theirs.created is True and theirs.message["seq"] == 6
     with pytest.raises(NotFound):
-        actions.send_message(make_user(), room["id"], "intruder", "i1")
+        actions.send_message(make_user(), room_id=room["id"], content="intruder", temp_id="i1")
     with pytest.raises(InvalidInput):
-        actions.send_message(alice, room["id"], "   \n\t ", "blank")
+        actions.send_message(alice, room_id=room["id"], content="   \n\t ", temp_id="blank")
     assert Room.objects.get(id=room["id"]).last_seq == 6
     assert sorted(Message.objects.filter(room_id=room["id"]).values_list("seq", flat=True)) == list(range(1, 7))
 
@@ -126,6 +126,6 @@ def test_direct_room_is_reused_and_closed_to_new_members(make_user):
     again, created_again = actions.create_room(b, kind="direct", members=[a.id])
     assert created and not created_again and again["id"] == room["id"]
     with pytest.raises(Forbidden):
-        actions.add_member(a, room["id"], c.id)
+        actions.add_member(a, room_id=room["id"], user_id=c.id)
     with pytest.raises(InvalidInput):
         actions.create_room(a, kind="direct", members=[b.id, c.id])

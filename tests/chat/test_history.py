@@ -111,7 +111,7 @@ def test_around_page(big_room):
 def test_small_room_around_sees_everything(make_user, make_room):
     user = make_user()
     room = make_room(owner=user)
-    sent = [actions.send_message(user, room["id"], f"m{i}", f"t{i}").message["id"] for i in range(5)]
+    sent = [actions.send_message(user, room_id=room["id"], content=f"m{i}", temp_id=f"t{i}").message["id"] for i in range(5)]
     page = queries.history_page(user.id, room["id"], limit=100, around=sent[2])
     assert [m["id"] for m in page["messages"]] == sent
     assert page["has_more_before"] is False and page["has_more_after"] is False and page["has_more"] is False
@@ -120,7 +120,7 @@ def test_small_room_around_sees_everything(make_user, make_room):
 def test_cursor_from_another_room_is_refused(make_user, make_room):
     user = make_user()
     room_a, room_b = make_room(owner=user), make_room(owner=user)
-    other = actions.send_message(user, room_b["id"], "elsewhere", "x").message["id"]
+    other = actions.send_message(user, room_id=room_b["id"], content="elsewhere", temp_id="x").message["id"]
     for field in ("before", "after", "around"):
         with pytest.raises(InvalidInput) as info:
             queries.history_page(user.id, room_a["id"], limit=10, **{field: other})

@@ -18,7 +18,7 @@ def test_concurrent_sends_get_gap_free_unique_seqs(make_user, make_room):
     def sender(user):
         try:
             for i in range(per_thread):
-                actions.send_message(user, room["id"], f"hello {i} from {user.username}", f"t-{user.id}-{i}")
+                actions.send_message(user, room_id=room["id"], content=f"hello {i} from {user.username}", temp_id=f"t-{user.id}-{i}")
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -45,7 +45,7 @@ def test_concurrent_retries_of_one_temp_id_store_one_message(make_user, make_roo
     def retry():
         try:
             barrier.wait()
-            results.append(actions.send_message(user, room["id"], "once", "same-temp-id"))
+            results.append(actions.send_message(user, room_id=room["id"], content="once", temp_id="same-temp-id"))
         finally:
             connection.close()
 

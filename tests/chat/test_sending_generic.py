@@ -18,9 +18,12 @@ def _run_both_paths(room_id, sender_id):
     results = {}
     for generic in (False, True):
         tag = "g" if generic else "p"
-        first = insert_message(room_id, sender_id, f"{tag}-1", "text", "პირველი", generic=generic)
-        second = insert_message(room_id, sender_id, f"{tag}-2", "text", "second", generic=generic)
-        retry = insert_message(room_id, sender_id, f"{tag}-1", "text", "პირველი", generic=generic)
+        first = insert_message(room_id=room_id, sender_id=sender_id, temp_id=f"{tag}-1", message_type="text",
+                               content="პირველი", generic=generic)
+        second = insert_message(room_id=room_id, sender_id=sender_id, temp_id=f"{tag}-2", message_type="text",
+                                content="second", generic=generic)
+        retry = insert_message(room_id=room_id, sender_id=sender_id, temp_id=f"{tag}-1", message_type="text",
+                               content="პირველი", generic=generic)
         results[generic] = (first, second, retry)
     return results
 
@@ -46,7 +49,8 @@ def test_generic_path_matches_postgres_path(make_user, make_room):
     # A non-member inserts nothing through either path.
     stranger = make_user()
     for generic in (False, True):
-        assert insert_message(room["id"], stranger.id, "s", "text", "x", generic=generic) is None
+        assert insert_message(room_id=room["id"], sender_id=stranger.id, temp_id="s", message_type="text",
+                              content="x", generic=generic) is None
     assert Room.objects.get(id=room["id"]).last_seq == 4
 
 
@@ -55,7 +59,8 @@ def test_generic_path_keeps_watermarks_that_are_ahead(make_user, make_room):
     owner = make_user()
     room = make_room(owner=owner)
     Membership.objects.filter(room_id=room["id"], user=owner).update(last_read_seq=50, last_delivered_seq=50)
-    inserted = insert_message(room["id"], owner.id, "w", "text", "x", generic=True)
+    inserted = insert_message(room_id=room["id"], sender_id=owner.id, temp_id="w", message_type="text",
+                              content="x", generic=True)
     assert inserted.seq == 1
     own = Membership.objects.get(room_id=room["id"], user=owner)
     assert (own.last_read_seq, own.last_delivered_seq) == (50, 50)
@@ -75,9 +80,9 @@ def test_generic_path_on_sqlite(tmp_path):
         a = User.objects.create_user("a", password="x-password-1")
         b = User.objects.create_user("b", password="x-password-1")
         room, _ = actions.create_room(a, name="r", members=[b.id])
-        r1 = actions.send_message(a, room["id"], "გამარჯობა", "t1")
-        r2 = actions.send_message(b, room["id"], "hi", "t2")
-        r3 = actions.send_message(a, room["id"], "გამარჯობა", "t1")
+        r1 = actions.send_message(a, room_id=room["id"], content="გამარჯობა", temp_id="t1")
+        r2 = actions.send_message(b, room_id=room["id"], content="hi", temp_id="t2")
+        r3 = actions.send_message(a, room_id=room["id"], content="გამარჯობა", temp_id="t1")
         assert (r1.created, r2.created, r3.created) == (True, True, False), (r1, r2, r3)
         assert r3.message["id"] == r1.message["id"]
         assert [r1.message["seq"], r2.message["seq"]] == [1, 2]

@@ -4,7 +4,7 @@ import pytest
 from django.test import override_settings
 
 from chat import actions, queries
-from chat.errors import NotFound
+from chat.errors import InvalidInput, NotFound
 from chat.models import Message
 
 pytestmark = pytest.mark.django_db
@@ -14,8 +14,8 @@ pytestmark = pytest.mark.django_db
 def room_with_history(make_user, make_room):
     alice, bob = make_user(), make_user()
     room = make_room(owner=alice, members=[bob])
-    sent = [actions.send_message(alice if i % 2 == 0 else bob, room["id"], f"ტექსტი {i}", f"t{i}").message
-            for i in range(10)]
+    sent = [actions.send_message(alice if i % 2 == 0 else bob, room_id=room["id"], content=f"ტექსტი {i}",
+                                 temp_id=f"t{i}").message for i in range(10)]
     return alice, bob, room, sent
 
 
@@ -45,10 +45,10 @@ def test_changes_to_older_messages_since_the_clients_last_message(room_with_hist
     alice, bob, room, sent = room_with_history
     # Bob last saw seq 6. Then: alice edits seq 1, deletes seq 3, bob reacts to seq 5,
     # alice edits seq 9 (a new message for bob: it arrives in `messages`, not `updated`).
-    actions.edit_message(alice, sent[0]["id"], "შესწორებული")
+    actions.edit_message(alice, message_id=sent[0]["id"], content="შესწორებული")
     actions.delete_message(alice, sent[2]["id"])
-    actions.set_reaction(bob, sent[4]["id"], "👍", present=True)
-    actions.edit_message(alice, sent[8]["id"], "new and edited")
+    actions.set_reaction(bob, message_id=sent[4]["id"], emoji="👍", present=True)
+    actions.edit_message(alice, message_id=sent[8]["id"], content="new and edited")
     result = queries.changes_since(bob.id, room["id"], last_seq=6)
     assert [m["seq"] for m in result["updated"]] == [1, 3, 5]  # in change order
     edited, deleted, reacted = result["updated"]
@@ -61,11 +61,11 @@ def test_changes_to_older_messages_since_the_clients_last_message(room_with_hist
 
 def test_changes_before_the_clients_view_are_not_repeated(room_with_history):
     alice, bob, room, sent = room_with_history
-    actions.edit_message(alice, sent[0]["id"], "edited before bob synced")
+    actions.edit_message(alice, message_id=sent[0]["id"], content="edited before bob synced")
     # Bob then synced up to now: his change point is the room's latest change.
     point = Message.objects.filter(room_id=room["id"]).order_by("-change_seq").values_list(
         "change_seq", flat=True).first()
-    actions.edit_message(alice, sent[2]["id"], "edited after")
+    actions.edit_message(alice, message_id=sent[2]["id"], content="edited after")
     result = queries.changes_since(bob.id, room["id"], last_seq=10, since_change_seq=point)
     assert [m["seq"] for m in result["updated"]] == [3]
     # Without a change point, the default is "since the client's last message was created":
@@ -76,9 +76,9 @@ def test_changes_before_the_clients_view_are_not_repeated(room_with_history):
 
 def test_reaction_removed_is_a_change_too(room_with_history):
     alice, bob, room, sent = room_with_history
-    actions.set_reaction(bob, sent[1]["id"], "❤️", present=True)
+    actions.set_reaction(bob, message_id=sent[1]["id"], emoji="❤️", present=True)
     point = queries.changes_since(bob.id, room["id"], last_seq=10)["updated"][0]["change_seq"]
-    actions.set_reaction(bob, sent[1]["id"], "❤️", present=False)
+    actions.set_reaction(bob, message_id=sent[1]["id"], emoji="❤️", present=False)
     result = queries.changes_since(bob.id, room["id"], last_seq=10, since_change_seq=point)
     assert [(m["seq"], m["reactions"]) for m in result["updated"]] == [(2, [])]
 
@@ -98,3 +98,19 @@ def test_non_member_cannot_sync(room_with_history, make_user):
     alice, bob, room, sent = room_with_history
     with pytest.raises(NotFound):
         queries.changes_since(make_user().id, room["id"], last_seq=0)
+
+
+def test_the_cursor_of_a_sync_request(room_with_history):
+    """changes_since_cursor takes a frame's raw values: last_seq, or else last_message_id, or the start."""
+    alice, bob, room, sent = room_with_history
+    by_seq = queries.changes_since_cursor(bob.id, room["id"], last_seq=6, since_change_seq=None)
+    assert [m["seq"] for m in by_seq["messages"]] == [7, 8, 9, 10]
+    by_id = queries.changes_since_cursor(bob.id, room["id"], last_message_id=str(sent[5]["id"]))
+    assert by_id == by_seq
+    assert len(queries.changes_since_cursor(bob.id, room["id"])["messages"]) == 10
+    for cursor, field in [({"last_seq": -1}, "last_seq"), ({"last_seq": True}, "last_seq"),
+                          ({"last_seq": "3"}, "last_seq"), ({"last_message_id": "x"}, "last_message_id"),
+                          ({"last_seq": 1, "since_change_seq": 1.5}, "since_change_seq")]:
+        with pytest.raises(InvalidInput) as info:
+            queries.changes_since_cursor(bob.id, room["id"], **cursor)
+        assert info.value.field == field, cursor

@@ -50,6 +50,13 @@ def assert_exactly_once(members, stored) -> dict:
     return confirmed
 
 
+def not_delivered_live(member, stored) -> list[int]:
+    """Seqs this member never got from a live frame (message_new, or message_confirmed for its
+    own): a client sync was needed. A sync that merely raced a live delivery does not count: the
+    live frame still came."""
+    return sorted(member.seqs.missing_live({seq for seq, _, _ in stored}))
+
+
 def confirmed_at(members, temp_id) -> float:
     for m in members:
         if temp_id in m.confirmed_at:

@@ -36,10 +36,10 @@ def test_launcher_command_lines(monkeypatch):
         "daphne", "-b", "127.0.0.1", "-p", "9001", "--ping-interval", "20", "--ping-timeout", "30",
         "--websocket-max-message-size", "1048576", "--proxy-headers", "config.asgi:application"]
     assert launch.command_line(["api", "--host", "0.0.0.0", "--workers", "3"]) == [
-        sys.executable, "-m", "gunicorn", "config.asgi:application", "--bind", "0.0.0.0:9001", "--workers", "3",
-        "--worker-class", "uvicorn_worker.UvicornWorker"]
+        sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn", "config.asgi:application",
+        "--bind", "0.0.0.0:9001", "--workers", "3", "--worker-class", "uvicorn_worker.UvicornWorker"]
     monkeypatch.setenv("WEB_CONCURRENCY", "5")
-    assert launch.command_line(["api"])[6:8] == ["--workers", "5"]
+    assert launch.command_line(["api"])[8:10] == ["--workers", "5"]
     assert launch.command_line(["worker", "--loglevel", "INFO", "-Q", "push"]) == [
         sys.executable, "-m", "celery", "-A", "apps.worker", "worker", "--loglevel", "INFO", "-Q", "push"]
     assert launch.command_line(["migrate"])[1:] == [str(launch.ROOT / "manage.py"), "migrate", "--noinput"]

@@ -8,17 +8,14 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
+from accounts import tokens
 from config.asgi import application
 from tests.ws.client import Client
 
 
 @pytest.fixture
 def token_for(db):
-    from rest_framework.authtoken.models import Token
-
-    def make(user) -> str:
-        return Token.objects.get_or_create(user=user)[0].key
-    return make
+    return tokens.issue_token
 
 
 @pytest.fixture

@@ -52,8 +52,8 @@ async def test_connection_established_on_all_rooms(ws, world):
 
 async def test_connection_established_on_one_room(ws, world, make_room):
     other_room = await orm(make_room, owner=world.alice, name="second")
-    first = await orm(actions.send_message, world.alice, world.room_id, "one", "e-1")
-    second = await orm(actions.send_message, world.alice, world.room_id, "two", "e-2")
+    first = await orm(actions.send_message, world.alice, room_id=world.room_id, content="one", temp_id="e-1")
+    second = await orm(actions.send_message, world.alice, room_id=world.room_id, content="two", temp_id="e-2")
     client = await ws(f"/ws/chat/{world.room_id}/", token=world.alice_token)
     frame = client.established
     assert first.message["seq"] == 1

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _send(user, room_id, n, prefix="m"):
-    return [actions.send_message(user, room_id, f"{prefix} {i}", f"{prefix}-{i}").message for i in range(n)]
+    return [actions.send_message(user, room_id=room_id, content=f"{prefix} {i}", temp_id=f"{prefix}-{i}").message for i in range(n)]
 
 
 def _watermarks(room_id, user):
@@ -65,8 +65,8 @@ def _prepare_history(world):
     """Five messages; then, after the client saw seq 5, message 1 is edited, message 2 gets a
     reaction and message 3 is deleted."""
     messages = _send(world.alice, world.room_id, 5)
-    actions.edit_message(world.alice, messages[0]["id"], "edited later")
-    actions.set_reaction(world.bob, messages[1]["id"], "🎉", True)
+    actions.edit_message(world.alice, message_id=messages[0]["id"], content="edited later")
+    actions.set_reaction(world.bob, message_id=messages[1]["id"], emoji="🎉", present=True)
     actions.delete_message(world.alice, messages[2]["id"])
     return messages
 

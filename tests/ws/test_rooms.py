@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 async def test_added_room_is_subscribed_on_the_all_rooms_socket(ws, world, make_user):
     carol_all = await ws("/ws/chat/", token=world.carol_token)
-    await orm(actions.add_member, world.alice, world.room_id, world.carol.id)
+    await orm(actions.add_member, world.alice, room_id=world.room_id, user_id=world.carol.id)
     added = await carol_all.expect("room_added")
     assert added["room"]["id"] == world.room_id
     alice = await ws(f"/ws/chat/{world.room_id}/", token=world.alice_token)
@@ -35,7 +35,7 @@ async def test_removed_member_leaves_the_room_on_every_socket(ws, world):
     bob_all = await ws("/ws/chat/", token=world.bob_token)
     alice = await ws(f"/ws/chat/{world.room_id}/", token=world.alice_token)
 
-    await orm(actions.remove_member, world.alice, world.room_id, world.bob.id)
+    await orm(actions.remove_member, world.alice, room_id=world.room_id, user_id=world.bob.id)
 
     assert await bob_room.expect_close() == 4003
     removed = await bob_all.expect("room_removed")

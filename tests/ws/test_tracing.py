@@ -1,26 +1,9 @@
 """A send is one trace: the consumer's span, the database write, the channel-layer publish, and
 each delivery on the receiving side (continued from the context carried in the event)."""
-import pytest
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-_exporter = InMemorySpanExporter()
 
 
-@pytest.fixture(scope="module")
-def spans():
-    """The SDK provider the production code installs when OTLP is configured, exporting to memory.
-    The global provider can be set once per process; later tests just record into memory."""
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(_exporter))
-    trace.set_tracer_provider(provider)
-    yield _exporter
-
-
-async def test_send_and_delivery_share_one_trace(world, ws, spans):
-    spans.clear()
+async def test_send_and_delivery_share_one_trace(world, ws, span_exporter):
+    spans = span_exporter
     alice = await ws(f"/ws/chat/{world.room_id}/", world.alice_token)
     bob = await ws(f"/ws/chat/{world.room_id}/", world.bob_token)
     await alice.send(type="message_send", content="traced", temp_id="trace-1")
@@ -32,7 +15,7 @@ async def test_send_and_delivery_share_one_trace(world, ws, spans):
         by_name.setdefault(finished.name, []).append(finished)
     send = by_name["ws message_send"][0]
     write = by_name["db insert message"][0]
-    publish = next(s for s in by_name["channel_layer group_send"] if s.attributes["chat.frame"] == "message_new")
+    publish = next(s for s in by_name["fanout publish"] if s.attributes["chat.frame"] == "message_new")
     deliveries = by_name["ws deliver"]
 
     trace_id = send.context.trace_id

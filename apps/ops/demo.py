@@ -3,8 +3,7 @@ import itertools
 
 from django.contrib.auth import get_user_model
 
-from chat import actions
-from chat.models import Message, Room
+from chat import actions, queries
 
 DEMO_PASSWORD = "chat-demo-2026"
 DEMO_USERS = ("nino", "giorgi", "alice")
@@ -28,9 +27,10 @@ LINES = (
 
 def seed(message_count: int = 10_000) -> bool:
     """Create the demo users and room once; False when they are there already."""
-    if Room.objects.filter(name=DEMO_ROOM).exists():
-        return False
     User = get_user_model()
+    first = User.objects.filter(username=DEMO_USERS[0]).first()
+    if first is not None and any(room["name"] == DEMO_ROOM for room in queries.rooms_of_user(first.id)):
+        return False
     users = []
     for name in DEMO_USERS:
         user, created = User.objects.get_or_create(username=name)
@@ -44,8 +44,8 @@ def seed(message_count: int = 10_000) -> bool:
     rows = [(next(senders), f"{next(lines)} (#{i + 1})") for i in range(message_count)]
     actions.import_messages(room["id"], rows)
     # Everyone has seen the history but the last five messages: the room opens with some unread.
-    newest = Message.objects.filter(room_id=room["id"]).order_by("-seq").values_list("id", flat=True)[:6]
+    newest = queries.history_page(users[0].id, room["id"], limit=6)["messages"]  # oldest first
     for user in users:
-        actions.mark_delivered(user, room["id"], newest[0])
-        actions.mark_read(user, room["id"], newest[5])
+        actions.mark(user, room_id=room["id"], message_id=newest[-1]["id"], kind="delivered")
+        actions.mark(user, room_id=room["id"], message_id=newest[0]["id"], kind="read")
     return True

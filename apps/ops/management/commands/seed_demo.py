@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from chat import demo
+from apps.ops import demo
 
 
 class Command(BaseCommand):

@@ -1,0 +1,45 @@
+"""The harness's own logic that tests and benchmarks rely on: the seq tracker and /metrics reading."""
+import pytest
+
+from harness.metrics import Scrape
+from harness.seqs import SeqTracker
+
+
+def test_seq_tracker_holes_duplicates_and_late_frames():
+    seqs = SeqTracker()
+    assert [seqs.observe(s, s * 10) for s in (1, 2, 4)] == ["ok", "ok", "ok"]
+    assert seqs.watermark == 2 and seqs.hole()[0] == 1
+    assert seqs.observe(4, 40) == "duplicate" and seqs.duplicates == [4]
+    assert seqs.observe(3, 30, live=False) == "ok"  # a sync fills the hole
+    assert seqs.watermark == 4 and seqs.hole() is None
+    assert seqs.missing_live({1, 2, 3, 4}) == {3}
+    assert seqs.observe(3, 30) == "late"  # live after the sync: late, not a duplicate
+    seqs.reconnected()
+    assert seqs.observe(4, 40) == "late" and seqs.duplicates == [4]  # a new socket may repeat
+    seqs.observe(5, 99)
+    seqs.observe(5, 50, live=False)
+    assert seqs.conflicts == [(5, 99, 50)]
+    seqs.reset(10)
+    assert seqs.watermark == 10
+
+
+def test_seq_tracker_window_bounds_history():
+    seqs = SeqTracker(window=100)
+    for s in range(1, 1001):
+        seqs.observe(s, s)
+    assert seqs.watermark == 1000 and len(seqs.live) <= 200 and len(seqs.ids) <= 200
+
+
+@pytest.mark.django_db
+def test_scrape_of_the_real_metrics_subtracts_adds_and_reads_histograms(client, api_client, make_user):
+    user = api_client(make_user())
+    before = Scrape.parse(client.get("/metrics").content.decode())
+    assert user.get("/api/chat/rooms/").status_code == 200
+    after = Scrape.parse(client.get("/metrics").content.decode())
+    delta = after - before
+    route = {"route": "api/chat/rooms/", "method": "GET", "status": "200"}
+    assert delta.value("chat_http_request_seconds_count", **route) == 1
+    assert (delta + delta).value("chat_http_request_seconds_count", **route) == 2
+    assert delta.histogram("chat_http_request_seconds")["count"] >= 1
+    assert delta.value("chat_fanout_repairs_total") == 0  # absent reads as 0
+    assert after.by_label("chat_http_request_seconds_count", "method")["GET"] >= 1

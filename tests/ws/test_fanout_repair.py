@@ -1,0 +1,86 @@
+"""The hub repairs from PostgreSQL what a room's publications skipped: in order, before anything
+newer, and tells the sockets to sync when it cannot (apps/ws/hub.py). A room change with no
+publication is made with `import_messages`, which stores messages without publishing them:
+to a subscriber it is exactly a dropped publication."""
+import pytest
+from prometheus_client import REGISTRY
+
+from chat import actions
+from tests.ws.client import orm, temp_id
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def repairs(what: str) -> float:
+    return REGISTRY.get_sample_value("chat_fanout_repairs_total", {"what": what}) or 0.0
+
+
+async def test_a_missed_change_is_delivered_from_postgresql_before_the_next_message(ws, world):
+    bob = await ws(f"/ws/chat/{world.room_id}/", token=world.bob_token)
+    alice = await ws(f"/ws/chat/{world.room_id}/", token=world.alice_token)
+    gaps_before, messages_before = repairs("gaps"), repairs("messages")
+    await orm(actions.import_messages, world.room_id, [(world.alice.id, "never published")])
+    await alice.send(type="message_send", content="published", temp_id=temp_id())
+
+    first = await bob.expect("message_new")
+    second = await bob.expect("message_new")
+    assert (first["message"]["seq"], first["message"]["content"]) == (1, "never published")
+    assert (second["message"]["seq"], second["message"]["content"]) == (2, "published")
+    assert repairs("gaps") == gaps_before + 1 and repairs("messages") == messages_before + 1
+    # the sender's own socket has message_confirmed for seq 2; the repaired seq 1 is news to it
+    assert (await alice.expect("message_new"))["message"]["seq"] == 1
+    await alice.expect("message_confirmed")
+    assert [f for f in await alice.take_all("message_new")] == []
+
+
+async def test_a_missed_edit_is_repaired_as_an_update(ws, world):
+    alice = await ws(f"/ws/chat/{world.room_id}/", token=world.alice_token)
+    await alice.send(type="message_send", content="draft", temp_id="e-1")
+    message = (await alice.expect("message_confirmed", temp_id="e-1"))["message"]
+    bob = await ws(f"/ws/chat/{world.room_id}/", token=world.bob_token)
+    changes_before = repairs("changes")
+    # an edit whose publication is lost: the room's change feed moves, nothing is published
+    from django.db import connection, transaction
+
+    def edit_unpublished():
+        with transaction.atomic():
+            actions.edit_message(world.alice, message_id=message["id"], content="final")
+            connection.run_on_commit = []  # drop the publication, as a Redis outage would
+
+    await orm(edit_unpublished)
+    await alice.send(type="message_send", content="next", temp_id="e-2")
+    updated = await bob.expect("message_updated")
+    new = await bob.expect("message_new")
+    assert updated["message"]["id"] == message["id"] and updated["message"]["content"] == "final"
+    assert new["message"]["content"] == "next"
+    assert repairs("changes") == changes_before + 1
+
+
+async def test_past_the_repair_bound_the_sockets_are_told_to_resync(ws, world, settings):
+    settings.CHAT_FANOUT_REPAIR_LIMIT = 2
+    bob = await ws(f"/ws/chat/{world.room_id}/", token=world.bob_token)
+    alice = await ws(f"/ws/chat/{world.room_id}/", token=world.alice_token)
+    await orm(actions.import_messages, world.room_id, [(world.alice.id, f"old {i}") for i in range(3)])
+    await alice.send(type="message_send", content="live", temp_id=temp_id())
+    resync = await bob.expect("resync")
+    assert resync == {"type": "resync", "room": world.room_id, "reason": "gap"}
+    live = await bob.expect("message_new")
+    assert live["message"]["seq"] == 4 and live["message"]["content"] == "live"
+
+
+async def test_a_quiet_room_is_compared_with_postgresql(ws, world, settings):
+    """No next publication reveals the gap: the periodic position check does."""
+    settings.CHAT_FANOUT_CHECK_SECONDS = 0.2
+    bob = await ws(f"/ws/chat/{world.room_id}/", token=world.bob_token)
+    await orm(actions.import_messages, world.room_id, [(world.alice.id, "quietly stored")])
+    repaired = await bob.expect("message_new", timeout=10)
+    assert repaired["message"]["content"] == "quietly stored"
+
+
+async def test_one_publication_reaches_every_socket_of_the_room_in_this_process(ws, world):
+    sockets = [await ws(f"/ws/chat/{world.room_id}/", token=world.bob_token, name=f"bob{i}") for i in range(5)]
+    alice = await ws("/ws/chat/", token=world.alice_token)
+    await alice.send(type="message_send", room=world.room_id, content="to all", temp_id=temp_id())
+    for socket in sockets:
+        assert (await socket.expect("message_new"))["message"]["content"] == "to all"
+    assert await alice.take_all("message_new") == [], "the sending socket gets message_confirmed only"
