@@ -40,6 +40,7 @@ WORKDIR /app
 COPY manage.py ./
 COPY chat/ chat/
 COPY apps/ apps/
+COPY accounts/ accounts/
 COPY config/ config/
 COPY --from=spa /src/frontend/dist frontend/dist
 COPY docker/entrypoint.sh /usr/local/bin/chat-entrypoint

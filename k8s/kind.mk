@@ -53,8 +53,8 @@ kind-loadtest: tools
 	$(KUBECTL_NS) delete job locust --ignore-not-found; \
 	sed -e "s|@TARGET@|$$target|" -e "s|chat-loadtest:kind|chat-loadtest:$(IMAGE_TAG)|" k8s/locust-job.yaml \
 	  | $(KUBECTL_NS) apply -f -
-	$(KUBECTL_NS) wait --for=condition=complete job/locust --timeout 15m & complete=$$!; \
-	$(KUBECTL_NS) wait --for=condition=failed job/locust --timeout 15m & failed=$$!; \
+	$(KUBECTL_NS) wait --for=condition=Complete job/locust --timeout 15m & complete=$$!; \
+	$(KUBECTL_NS) wait --for=condition=Failed job/locust --timeout 15m & failed=$$!; \
 	wait -n $$complete $$failed; kill $$complete $$failed 2>/dev/null; \
 	$(KUBECTL_NS) logs job/locust > $(KIND_REPORT_DIR)/locust.log; \
 	cat $(KIND_REPORT_DIR)/locust.log; \

@@ -15,6 +15,7 @@ from apps.ops import health, rum
 from apps.ops.serializers import RumBeaconSerializer
 from chat import telemetry
 from chat.errors import InvalidInput
+from config import draining
 from chat.text import refuse_lone_surrogates
 
 
@@ -23,6 +24,8 @@ def healthz(request):
 
 
 def readyz(request):
+    if draining.active():  # a ws process after SIGTERM: out of rotation, whatever else holds
+        return JsonResponse({"status": "draining"}, status=503)
     db_ok, db_state = health.database_ok()
     redis_ok, redis_state = health.redis_ok()
     ready = db_ok and redis_ok

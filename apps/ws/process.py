@@ -8,18 +8,18 @@ preStop wait plus the drain (helm/chat computes it).
 """
 import asyncio
 import logging
+import math
 import os
 import signal
 import socket
 import uuid
-import math
 import weakref
 
 from django.conf import settings
 
 from apps.ws import db, pod_cost
 from chat import actions
-from config import ops_views
+from config import draining
 from config.env import env_float
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ async def _drain_then(previous, signum, frame) -> None:
     if _draining:  # a second SIGTERM: the drain is under way already
         return
     _draining = True
-    ops_views.start_draining()  # readiness off first: no new sockets are sent here
+    draining.start()  # readiness off first: no new sockets are sent here
     batches = drain_batches(list(_consumers), DRAIN_SECONDS)
     log.info("SIGTERM: draining %d sockets with 1012 in %d batches over %.1fs",
              sum(map(len, batches)), len(batches), DRAIN_SECONDS)

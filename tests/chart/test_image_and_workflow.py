@@ -33,6 +33,14 @@ def test_dockerfile_runs_as_non_root_with_one_entry_point():
         assert any(source.rstrip("/") == a or source.startswith(a + "/") for a in allowed), source
 
 
+def test_the_image_carries_every_python_package_of_the_project():
+    """pyproject's packages (setuptools include) are what runs: each is copied into /app."""
+    includes = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {pattern.rstrip("*") for pattern in includes}
+    copied = set(re.findall(r"^COPY (\w+)/ \1/$", (ROOT / "Dockerfile").read_text(), flags=re.M))
+    assert packages <= copied, packages - copied
+
+
 def test_every_runtime_dependency_has_a_pin_for_the_image():
     """The image installs pyproject's dependencies under constraints.txt: each needs its pin."""
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
@@ -108,6 +116,22 @@ rules = thresholds.parse_thresholds("message_send -> confirmed:99:400;sync after
 stats.log_request("WS", "seq gap", 2000, 0)
 stats.log_error("WS", "seq gap", "SeqGap('room 1')")
 print(json.dumps(thresholds.misses(stats, 0.001, ["seq gap", "seq duplicate"], rules)))
+
+class Environment:  # what Locust hands its quitting listeners
+    process_exit_code = None
+    def __init__(self, stats):
+        self.stats = stats
+
+import os
+os.environ.update(LOCUST_MAX_FAIL_RATIO="0.5", LOCUST_ZERO_FAILURES="seq duplicate",
+                  LOCUST_THRESHOLDS="message_send -> confirmed:99:600")
+env = Environment(stats)
+thresholds._enforce(env)
+codes = [env.process_exit_code]
+os.environ["LOCUST_ZERO_FAILURES"] = "seq gap"
+thresholds._enforce(env)
+codes.append(env.process_exit_code)
+print(json.dumps(codes))
 """
 
 
@@ -115,7 +139,8 @@ def test_locust_thresholds_pass_and_fail_on_real_locust_stats():
     # A subprocess: importing locust monkey-patches the whole interpreter (gevent).
     result = subprocess.run([sys.executable, "-c", THRESHOLDS_CHECK], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    met, missed = (json.loads(line) for line in result.stdout.strip().splitlines()[-2:])
+    met, missed, codes = (json.loads(line) for line in result.stdout.strip().splitlines()[-3:])
+    assert codes == [0, 1]  # met despite one error (Locust alone would exit 1), then missed
     assert met == []
     assert missed[0].startswith("failure ratio ")
     assert missed[1] == "seq gap: 1 failures, none allowed"

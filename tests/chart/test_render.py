@@ -122,6 +122,17 @@ def test_values_schema_refuses_unknown_keys_and_missing_settings():
     assert list(objects_without_closure(schema)) == []
 
 
+@pytest.mark.parametrize("values, setting, message", [
+    ("default-values.yaml", "config.allowedHosts=[]", "config.allowedHosts is required"),
+    ("default-values.yaml", "httpRoute.parentRefs=[]", "httpRoute.parentRefs (the Gateway to attach to) is required"),
+    ("ingress-values.yaml", "ingress.hosts=[]", "ingress.hosts is required"),
+    ("default-values.yaml", 'secrets.vapidPrivateKey=""', "secrets.vapidPrivateKey is required"),
+])
+def test_a_missing_required_setting_fails_the_render_with_its_name(values, setting, message):
+    result = helm("template", "chat", str(CHART), "-f", str(CHART / "ci" / values), "--set-json", setting)
+    assert result.returncode != 0 and message in result.stderr, result.stderr
+
+
 def test_helm_package_carries_the_observability_files(tmp_path):
     """`helm package` follows the files/observability symlink, as `helm template` does."""
     import tarfile

@@ -45,6 +45,13 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{/* Where Redis is, checked once: Sentinel or one URL, never neither. */}}
+{{/* A list value that must not be empty (`required` lets an empty list through). */}}
+{{- define "chat.nonEmpty" -}}
+{{- if not .value -}}
+{{- fail (printf "%s is required (a non-empty list)" .name) -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "chat.redisCheck" -}}
 {{- if and (not .Values.redis.sentinels) (not .Values.redis.url) -}}
 {{- fail "redis.sentinels (host:port list) or redis.url is required" -}}
@@ -108,13 +115,14 @@ envFrom:
       name: {{ .configMap }}
   - secretRef:
       name: {{ .secret }}
+{{- include "chat.nonEmpty" (dict "name" "config.allowedHosts" "value" .root.Values.config.allowedHosts) }}
 env:
   - name: POD_IP
     valueFrom:
       fieldRef:
         fieldPath: status.podIP
   - name: ALLOWED_HOSTS
-    value: {{ printf "%s,$(POD_IP)" (join "," (required "config.allowedHosts is required" .root.Values.config.allowedHosts)) | quote }}
+    value: {{ printf "%s,$(POD_IP)" (join "," .root.Values.config.allowedHosts) | quote }}
 {{- end -}}
 
 {{- define "chat.podSecurityContext" -}}
