@@ -21,7 +21,7 @@ from harness.cpu import cpu_seconds
 from harness.processes import Process, free_port, wait_for_port
 from harness.stats import summary_ms
 
-from cluster import render
+from cluster import control, render
 from cluster.topology import ROOT, from_env
 
 SERVERS = {
@@ -92,6 +92,7 @@ def main() -> None:
         try:
             wait_for_port(port, 60, server.proc)
             base = f"http://127.0.0.1:{port}"
+            control.wait_until(lambda: control.http_get(f"{base}/readyz", timeout=10)[0] == 200, "ready", 120, 1.0)
             key, room = token(base)
             drive(base, key, room, 2.0, args.clients)  # warm: connections, imports, caches
             before = cpu_seconds(psutil.Process(server.pid))
