@@ -48,7 +48,7 @@ def token(base: str) -> tuple[str, int]:
 
 def drive(base: str, key: str, room: int, seconds: float, clients: int) -> dict:
     latencies: list[float] = []
-    errors = [0]
+    errors: dict[str, int] = {}
     stop = time.monotonic() + seconds
 
     def client(i: int) -> None:
@@ -67,15 +67,16 @@ def drive(base: str, key: str, room: int, seconds: float, clients: int) -> dict:
                 with urllib.request.urlopen(request, timeout=10) as response:
                     response.read()
                 latencies.append(time.perf_counter() - started)
-            except OSError:
-                errors[0] += 1
+            except OSError as exc:
+                what = str(getattr(exc, "code", "") or type(exc).__name__)
+                errors[what] = errors.get(what, 0) + 1
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return {"requests_per_s": round(len(latencies) / seconds, 1), "errors": errors[0], **summary_ms(latencies)}
+    return {"requests_per_s": round(len(latencies) / seconds, 1), "errors": errors, **summary_ms(latencies)}
 
 
 def main() -> None:

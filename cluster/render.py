@@ -1,6 +1,7 @@
 """Writes a cluster's configuration into its run directory: the supervisor's programs, the
 proxy, Redis and the sentinels, and the environment every platform process runs with
 (production settings, secrets generated once into the run directory)."""
+import os
 import secrets
 import shutil
 import subprocess
@@ -73,6 +74,10 @@ def app_env(topology: Topology) -> dict[str, str]:
         # Pools sized to the box: one uvicorn worker per api process (two processes, two cores),
         # a handful of worker threads (they wait on PostgreSQL and push services, not the CPU).
         "WEB_CONCURRENCY": str(topology.api_workers),
+        # asgiref's thread pool per process (sync views, database_sync_to_async): each thread
+        # keeps a persistent PostgreSQL connection; 8 held the whole cluster at ~31 connections
+        # at 100 sends/s on a server it may share (4 queued sends behind the DB work).
+        "ASGI_THREADS": os.environ.get("CLUSTER_ASGI_THREADS") or "8",
         "CELERY_WORKER_CONCURRENCY": "4",
         # A redelivered task after a killed worker comes back within seconds, not minutes.
         "CELERY_VISIBILITY_TIMEOUT": "30",
