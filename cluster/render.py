@@ -150,9 +150,14 @@ serverurl=unix://{topology.supervisor_socket}
     for i, port in enumerate(topology.ws_ports):
         parts.append(_program(f"ws-{i + 1}", f"{py} -m config.launch ws --host 127.0.0.1 --port {port}", topology,
                               env=env, autostart=False, stopwaitsecs=int(topology.ws_drain_seconds) + 15))
+    # Under ASGI every request runs its sync view on a thread of its own (asgiref's per-request
+    # thread-sensitive context), so a persistent connection is never reused and stays open on a
+    # finished thread: at the default 600 s the api exhausted the server's max_connections
+    # (measured: cluster/bench_api.py). The api closes its connection after each request.
+    api_env = {**env, "DB_CONN_MAX_AGE": "0"}
     for i, port in enumerate(topology.api_ports):
         parts.append(_program(f"api-{i + 1}", f"{py} -m config.launch api --host 127.0.0.1 --port {port} "
-                              f"--workers {topology.api_workers}", topology, env=env, autostart=False))
+                              f"--workers {topology.api_workers}", topology, env=api_env, autostart=False))
     parts.append(_program("worker", f"{py} -m config.launch worker -Q chat.notifications,chat.default "
                           "--hostname worker@%%h --loglevel INFO", topology, env=env, autostart=False,
                           stopwaitsecs=30))
