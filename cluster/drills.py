@@ -120,10 +120,19 @@ def keep_down(topology: Topology, name: str) -> None:
     """Stop the supervisor's automatic restart of a killed program (started again by the drill)."""
     import xmlrpc.client
 
-    try:
-        control.rpc(topology).stopProcess(name, True)
-    except xmlrpc.client.Fault:  # NOT_RUNNING: it had not been restarted yet
-        pass
+    rpc = control.rpc(topology)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        state = rpc.getProcessInfo(name)["statename"]
+        if state == "STOPPED":
+            return
+        if state in ("STARTING", "RUNNING", "BACKOFF"):
+            try:
+                rpc.stopProcess(name, True)
+            except xmlrpc.client.Fault:  # it changed state meanwhile: look again
+                pass
+        time.sleep(0.05)  # EXITED: the supervisor is about to restart it
+    raise RuntimeError(f"{name} could not be kept down")
 
 
 def proxy_state(topology: Topology, name: str, up: bool):
