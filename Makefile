@@ -71,7 +71,7 @@ loadtest: install
 	.venv/bin/locust -f loadtests/locustfile.py --headless -u $(or $(USERS),20) -r 10 -t $(or $(TIME),30s) \
 	  --host $$target $$reports $(SCENARIO)
 
-# The production topology on one machine (docs/operations.md "Cluster"): proxy on :8080.
+# The production topology on one machine (docs/operations.md "The cluster on one machine"): proxy on :8080.
 cluster: install spa system-deps
 	$(PY) -m cluster up
 
