@@ -1,39 +1,97 @@
-"""API tokens: issue one for a user, resolve a key back to its user. Expiry:
-CHAT_TOKEN_TTL_SECONDS after issue (a login renews an expired token).
+"""API tokens: one per login (a device), each with its own expiry (CHAT_TOKEN_TTL_SECONDS after
+issue), revocable one by one (log out) or all at once (log out everywhere).
 
-The whole token API is these two functions; the storage behind them (DRF's Token today) can
-change without the edges noticing.
+Storage is django-rest-knox's AuthToken: only a SHA-512 digest of the key is kept, so a database
+leak reveals no usable token. The edges use these functions only; a token is named outside this
+module by its digest (`Session.token_id`), never by its key.
+
+Ending a session tells every ws process (chat.events.publish_sessions_ended): sockets opened with
+that token, or every socket of the user, close with 4001 at once.
 """
-from datetime import timedelta
+import binascii
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from hmac import compare_digest
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.crypto import hash_token
+from knox.models import AuthToken, get_digest_token
+from knox.settings import CONSTANTS
+
+from chat import events
+
+# knox keys are hex; anything else cannot be one (and NUL cannot even be sent to PostgreSQL).
+_MAX_KEY_LENGTH = CONSTANTS.MAXIMUM_TOKEN_PREFIX_LENGTH + 2 * 64
 
 
-def _expired(token: Token) -> bool:
-    return token.created < timezone.now() - timedelta(seconds=settings.CHAT_TOKEN_TTL_SECONDS)
+@dataclass(frozen=True)
+class Session:
+    """A live token: whose it is, its digest (the id sockets are told to close by) and expiry."""
+
+    user: object
+    token_id: str
+    expires_at: datetime | None
 
 
 def issue_token(user) -> str:
-    """The user's token key, renewed when it has expired."""
-    with transaction.atomic():
-        token, _ = Token.objects.get_or_create(user=user)
-        if _expired(token):
-            token.delete()
-            token = Token.objects.create(user=user)
-    return token.key
+    """A new token key for this login; the user's expired tokens are swept on the way."""
+    AuthToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
+    _, key = AuthToken.objects.create(user, expiry=timedelta(seconds=settings.CHAT_TOKEN_TTL_SECONDS))
+    return key
 
 
-def user_for_token(key: str):
-    """The active user a token belongs to, or None when missing, unknown or expired."""
-    if not key or len(key) > 64 or "\x00" in key:
+def issue_tokens(users) -> dict[int, str]:
+    """A new token for each of many users in one INSERT (benchmarks seeding thousands)."""
+    expiry = timezone.now() + timedelta(seconds=settings.CHAT_TOKEN_TTL_SECONDS)
+    keys, rows = {}, []
+    for user in users:
+        digest, key = get_digest_token()
+        keys[user.id] = key
+        rows.append(AuthToken(user=user, digest=digest, token_key=key[:CONSTANTS.TOKEN_KEY_LENGTH], expiry=expiry))
+    AuthToken.objects.bulk_create(rows)
+    return keys
+
+
+def resolve(key: str) -> Session | None:
+    """The live session of a key, or None when missing, unknown, expired or its user inactive."""
+    if not isinstance(key, str) or not key or len(key) > _MAX_KEY_LENGTH or not key.isascii() or "\x00" in key:
+        return None
+    try:
+        digest = hash_token(key)
+    except (TypeError, ValueError, binascii.Error):
         return None
     # Only what a socket or request needs: run on every connect, and the user's other columns
     # (timestamps to parse, the password hash) cost more than the lookup itself.
-    token = (Token.objects.select_related("user").only("key", "created", "user__id", "user__username",
-                                                         "user__is_active").filter(key=key).first())
-    if token is None or not token.user.is_active or _expired(token):
-        return None
-    return token.user
+    candidates = (AuthToken.objects.select_related("user")
+                  .only("digest", "expiry", "user__id", "user__username", "user__is_active")
+                  .filter(token_key=key[:CONSTANTS.TOKEN_KEY_LENGTH]))
+    for token in candidates:
+        if not compare_digest(token.digest, digest):
+            continue
+        if token.expiry is not None and token.expiry <= timezone.now():
+            token.delete()
+            return None
+        if not token.user.is_active:
+            return None
+        return Session(user=token.user, token_id=token.digest, expires_at=token.expiry)
+    return None
+
+
+def user_for_token(key: str):
+    """The active user a token belongs to, or None (see resolve)."""
+    session = resolve(key)
+    return session.user if session is not None else None
+
+
+def revoke(session: Session) -> None:
+    """Log out one device: its token stops working and its open sockets close."""
+    AuthToken.objects.filter(digest=session.token_id).delete()
+    events.publish_sessions_ended(session.user.id, token_id=session.token_id)
+
+
+def revoke_all(user) -> int:
+    """Log out everywhere: every token of the user, and every open socket of theirs."""
+    count, _ = AuthToken.objects.filter(user=user).delete()
+    events.publish_sessions_ended(user.id)
+    return count

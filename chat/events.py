@@ -96,3 +96,15 @@ def publish_to_user(user_id: int, frame: dict, *, room_id: int) -> None:
     """A frame about a room for one user's all-rooms sockets (room_added: they do not follow the
     room yet), once the current transaction commits."""
     _publish_on_commit(user_group(user_id), frame, {"kind": frame["type"], "room": room_id, "user": user_id})
+
+
+SESSIONS_ENDED = "sessions_ended"  # internal: never written to a socket
+
+
+def publish_sessions_ended(user_id: int, *, token_id: str | None = None) -> None:
+    """Tell every ws process that a user's sessions ended (logout, log out everywhere, the user
+    deactivated): the sockets opened with `token_id` (a token digest, never its key), or every
+    socket of the user when it is None, close with 4001. A control event on the user's channel,
+    which every socket follows; it carries no client frame."""
+    _publish_on_commit(user_group(user_id), {"type": SESSIONS_ENDED},
+                       {"kind": SESSIONS_ENDED, "user": user_id, "token": token_id})

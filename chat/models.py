@@ -148,3 +148,12 @@ class PushNotification(models.Model):
             models.UniqueConstraint(fields=["subscription", "message"], name="pushnotif_sub_message_uniq"),
         ]
         indexes = [models.Index(fields=["subscription", "room", "seq"], name="pushnotif_sub_room_seq_idx")]
+
+
+class UsernameKey(models.Model):
+    """A username's comparison key (chat.text.username_key: NFKC + case folding), unique: `Nino`,
+    `NINO` and `ｎｉｎｏ` are one name. The username itself is shown as it was typed."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE,
+                                related_name="username_key")
+    key = models.CharField(max_length=600, unique=True)

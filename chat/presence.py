@@ -14,14 +14,24 @@ from collections import Counter
 
 from django.conf import settings
 
+from chat.errors import ChatError
 from chat.redis_client import key, sync_client
 
+# Returns 1 (the user's first live socket), 0 (another one), or -1: the user has ARGV[4] live
+# sockets already (0: no cap) and this one is not counted.
 _CONNECT = """
 local live = 0
+local sockets = 0
 local fields = redis.call('HGETALL', KEYS[1])
 for i = 1, #fields, 2 do
-  if tonumber(fields[i + 1]) > 0 and redis.call('EXISTS', ARGV[2] .. fields[i]) == 1 then live = live + 1 end
+  local n = tonumber(fields[i + 1])
+  if n > 0 and redis.call('EXISTS', ARGV[2] .. fields[i]) == 1 then
+    live = live + 1
+    sockets = sockets + n
+  end
 end
+local cap = tonumber(ARGV[4])
+if cap > 0 and sockets >= cap then return -1 end
 redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 redis.call('SADD', KEYS[2], ARGV[3])
 if live == 0 then return 1 end
@@ -64,6 +74,14 @@ return offline
 """
 
 
+class TooManySockets(ChatError):
+    code = "too_many_sockets"
+    status = 429
+
+    def __init__(self, cap: int):
+        super().__init__(f"at most {cap} open sockets per user")
+
+
 class RedisPresence:
     def __init__(self, client):
         self.client = client
@@ -71,10 +89,14 @@ class RedisPresence:
         self._disconnect = client.register_script(_DISCONNECT)
         self._reap = client.register_script(_REAP)
 
-    def connect(self, user_id: int, process_id: str) -> bool:
-        """Count a socket; True when it is the user's first live one anywhere."""
+    def connect(self, user_id: int, process_id: str, cap: int = 0) -> bool:
+        """Count a socket; True when it is the user's first live one anywhere. TooManySockets
+        (nothing counted) when the user has `cap` live sockets already, on any process."""
         keys = [key("presence", "user", user_id), key("presence", "proc", process_id, "users")]
-        return bool(self._connect(keys=keys, args=[process_id, key("presence", "alive", ""), user_id]))
+        result = self._connect(keys=keys, args=[process_id, key("presence", "alive", ""), user_id, cap])
+        if result == -1:
+            raise TooManySockets(cap)
+        return bool(result)
 
     def disconnect(self, user_id: int, process_id: str) -> bool:
         """Uncount a socket; True when the user has no live socket left anywhere."""
@@ -125,8 +147,10 @@ class LocalPresence:
         self._sockets: Counter[int] = Counter()
         self._lock = threading.Lock()
 
-    def connect(self, user_id: int, process_id: str) -> bool:
+    def connect(self, user_id: int, process_id: str, cap: int = 0) -> bool:
         with self._lock:
+            if cap and self._sockets[user_id] >= cap:
+                raise TooManySockets(cap)
             self._sockets[user_id] += 1
             return self._sockets[user_id] == 1
 

@@ -89,7 +89,7 @@ def sample_pools(force: bool = False) -> None:
     if not force and now - _last_pool_sample < _POOL_SAMPLE_EVERY:
         return
     _last_pool_sample = now
-    for name, pools in (("client", _client_pools()), ("channel_layer", _channel_layer_pools())):
+    for name, pools in (("client", _client_pools()),):
         idle = used = bound = 0
         for pool in pools:
             # redis-py's own count: [(idle, {...}), (used, {...})]
@@ -108,18 +108,6 @@ def _client_pools() -> list:
         return []
     client = redis_client.sync_client()
     return [client.connection_pool] if client is not None else []
-
-
-def _channel_layer_pools() -> list:
-    """channels-redis keeps one redis-py pool per event loop and shard; read them where it keeps them."""
-    from channels.layers import channel_layers
-
-    layer = channel_layers.backends.get("default")
-    pools = []
-    for loop_layer in getattr(layer, "_layers", {}).values():
-        for connection in getattr(loop_layer, "_connections", {}).values():
-            pools.append(connection.connection_pool)
-    return pools
 
 
 # --- exemplars -----------------------------------------------------------------------------------

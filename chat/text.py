@@ -3,6 +3,8 @@ turn into Mtavruli), never escaped."""
 import re
 import unicodedata
 
+import emoji as emoji_data
+from confusable_homoglyphs import confusables
 from django.conf import settings
 
 from chat.errors import InvalidInput
@@ -11,6 +13,12 @@ from chat.errors import InvalidInput
 _FORBIDDEN_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _TEMP_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Bidi embedding, override and isolate controls (and the directional marks): in a name they
+# can reverse the text around it in every list that shows it. Message text keeps them (the
+# web app isolates each message); names lose them.
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+USERNAME_MAX = 150
+REACTIONS_PER_USER_PER_MESSAGE = 20
 
 
 def clean_content(content: object, field: str = "content") -> str:
@@ -34,13 +42,14 @@ def clean_temp_id(temp_id: object, field: str = "temp_id") -> str:
 
 
 def clean_emoji(emoji: object, field: str = "emoji") -> str:
-    if not isinstance(emoji, str):
-        raise InvalidInput("emoji must be a string", field=field)
+    """One emoji as the Unicode emoji data knows it (the `emoji` package): a single emoji,
+    a ZWJ sequence, a flag, a keycap or a skin-tone variant; nothing else (no text, no spaces,
+    no invisible characters)."""
+    if not isinstance(emoji, str) or not 1 <= len(emoji) <= 32:
+        raise InvalidInput("emoji must be one emoji", field=field)
     text = unicodedata.normalize("NFC", emoji)
-    if not 1 <= len(text) <= 16 or any(ch.isspace() for ch in text) or _FORBIDDEN_CONTROLS.search(text):
-        raise InvalidInput("emoji must be 1-16 characters without spaces", field=field)
-    if any(unicodedata.category(ch)[0] in "LN" and ord(ch) < 0x2000 for ch in text):
-        raise InvalidInput("emoji must be an emoji or symbol, not letters", field=field)
+    if not emoji_data.is_emoji(text):
+        raise InvalidInput("emoji must be one emoji", field=field)
     return text
 
 
@@ -49,12 +58,37 @@ def clean_room_name(name: object, field: str = "name") -> str:
         return ""
     if not isinstance(name, str):
         raise InvalidInput("name must be a string", field=field)
-    text = unicodedata.normalize("NFC", name).strip()
+    text = strip_bidi_controls(unicodedata.normalize("NFC", name)).strip()
     if len(text) > 200:
         raise InvalidInput("name is longer than 200 characters", field=field)
     if _FORBIDDEN_CONTROLS.search(text):
         raise InvalidInput("name contains control characters", field=field)
     return text
+
+
+def strip_bidi_controls(text: str) -> str:
+    return _BIDI_CONTROLS.sub("", text)
+
+
+def clean_username(username: object, field: str = "username") -> str:
+    """A username as it is shown: NFC, bidi controls removed, never case-mapped (Georgian
+    Mkhedruli stays Mkhedruli). Letters (any script), digits and @/./+/-/_; one script per
+    name where scripts look alike (`nіno` with a Cyrillic і is refused)."""
+    if not isinstance(username, str) or not username.strip():
+        raise InvalidInput("username is required", field=field)
+    text = strip_bidi_controls(unicodedata.normalize("NFC", username)).strip()
+    if not text or len(text) > USERNAME_MAX or not all(ch.isalnum() or ch in "@.+-_" for ch in text):
+        raise InvalidInput(f"username: up to {USERNAME_MAX} letters, digits and @/./+/-/_", field=field)
+    if confusables.is_dangerous(text):
+        raise InvalidInput("username mixes scripts with look-alike letters", field=field, code="confusable")
+    return text
+
+
+def username_key(username: str) -> str:
+    """What makes two usernames the same name: NFKC, then case folding (Unicode's
+    NFKC_Casefold). Used only to compare, never shown. str.casefold() leaves Georgian
+    Mkhedruli as it is (it is the lower case) and folds Mtavruli onto it."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
 
 
 def clean_id(value: object, field: str) -> int:
@@ -93,6 +127,20 @@ def has_lone_surrogate(value: object) -> bool:
         elif isinstance(item, dict):
             pending.extend(item.keys())
             pending.extend(item.values())
+    return False
+
+
+def nested_deeper_than(value: object, limit: int) -> bool:
+    """True when lists and objects nest more than `limit` levels (a bare value is level 0).
+    Iterative, like has_lone_surrogate: a body nested thousands deep costs a walk, not a crash."""
+    pending = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (list, dict)):
+            if depth >= limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children if isinstance(child, (list, dict)))
     return False
 
 

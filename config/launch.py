@@ -23,9 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 APPLICATION = "config.asgi:application"
 # The WebSocket server's flags live here only. Pings keep idle sockets through proxies and
 # notice dead peers; 1 MiB frames leave room above the app's own CHAT_WS_MAX_FRAME_BYTES so the
-# consumer (not Daphne) answers an oversized frame with a clear close code.
-DAPHNE_FLAGS = ["--ping-interval", "20", "--ping-timeout", "30", "--websocket-max-message-size", "1048576",
-                "--proxy-headers"]
+# consumer (not Daphne) answers an oversized frame with a clear close code. No --proxy-headers:
+# Daphne would take X-Forwarded-For from any client; config/proxies.py reads it only from
+# TRUSTED_PROXIES.
+DAPHNE_FLAGS = ["--ping-interval", "20", "--ping-timeout", "30", "--websocket-max-message-size", "1048576"]
 DEV_SETTINGS = "config.settings.dev"
 
 

@@ -11,3 +11,10 @@ urlpatterns = [
     path("metrics", ops.metrics, name="metrics"),
     re_path(r"^(?!api/|ws/|static/|assets/).*$", spa.index, name="spa"),
 ]
+
+# Errors outside the API views (a body read by a middleware, an unmatched path) in the API's
+# JSON error shape too; with DEBUG off, never Django's debug pages.
+handler400 = "apps.api.errors.bad_request"
+handler403 = "apps.api.errors.permission_denied"
+handler404 = "apps.api.errors.page_not_found"
+handler500 = "apps.api.errors.server_error"

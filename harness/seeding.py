@@ -88,8 +88,7 @@ def seed_rooms(rooms: int, room_size: int, sync_messages: int = 0) -> dict:
     own user holding `sync_messages` messages (for sync measurements). Returns
     {"rooms": [{"room", "members": [{"user", "token"}]}], "sync": {"room", "user", "token", "last_seq"}}."""
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
-
+    from accounts.tokens import issue_tokens
     from chat import actions
     from chat.models import Membership, Room
 
@@ -97,10 +96,8 @@ def seed_rooms(rooms: int, room_size: int, sync_messages: int = 0) -> dict:
     tag = secrets.token_hex(3)
     users = User.objects.bulk_create([User(username=f"bench-{tag}-{i}", password="!")
                                       for i in range(rooms * room_size + 1)])
-    # In bulk through DRF's Token, the storage behind accounts.tokens (issue_token is one
-    # transaction per user: seconds for a 2,000-member room).
-    token_of = {t.user_id: t.key for t in Token.objects.bulk_create(
-        [Token(user=u, key=secrets.token_hex(20)) for u in users])}
+    # In bulk (issue_token is one transaction per user: seconds for a 2,000-member room).
+    token_of = issue_tokens(users)
     room_rows = Room.objects.bulk_create(
         [Room(kind="group", name=f"bench {r}", created_by=users[r * room_size]) for r in range(rooms + 1)])
     memberships, layout = [], []

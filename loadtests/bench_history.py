@@ -58,7 +58,7 @@ LINES = (
 def populate() -> dict:
     from django.contrib.auth import get_user_model
     from django.db import connection
-    from rest_framework.authtoken.models import Token
+    from accounts.tokens import issue_token
 
     from chat import actions
     from chat.models import Message, Reaction
@@ -83,10 +83,10 @@ def populate() -> dict:
     Reaction.objects.bulk_create(reactions, batch_size=10_000, ignore_conflicts=True)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-    token, _ = Token.objects.get_or_create(user=users[1])
+    token = issue_token(users[1])
     print(f"populated {len(ids):,} messages, {len(reactions):,} reactions, {len(users)} senders "
           f"in {time.perf_counter() - started:.1f} s", flush=True)
-    return {"room": room["id"], "ids": ids, "token": token.key}
+    return {"room": room["id"], "ids": ids, "token": token}
 
 
 def run(data: dict) -> dict[str, list[float]]:

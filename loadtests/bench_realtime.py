@@ -57,7 +57,7 @@ def server_env(args, db: str, prefix: str, redis_env: dict | None) -> dict:
     env = {"DJANGO_SETTINGS_MODULE": "config.settings.production", "SECRET_KEY": "bench-realtime-not-a-secret",
            "ALLOWED_HOSTS": "127.0.0.1,localhost", "DATABASE_URL": seeding.database_url(db),
            "REDIS_URL": REDIS_URL, "REDIS_SENTINELS": None, "PROMETHEUS_MULTIPROC_DIR": None,
-           "CHANNEL_LAYER_PREFIX": prefix, "REDIS_KEY_PREFIX": prefix, "LOG_LEVEL": "WARNING",
+           "REDIS_KEY_PREFIX": prefix, "LOG_LEVEL": "WARNING",
            "PYTHONUNBUFFERED": "1"}
     return {**env, **(redis_env or {}), **dict(kv.split("=", 1) for kv in args.server_env)}
 
@@ -79,42 +79,18 @@ async def fanout(servers, rooms: list[dict], rate: float, args, cluster=None) ->
     runners = await start(members, timeout=60)
     try:
         await asyncio.sleep(2.0)  # the presence frames of the connect burst settle
-        by_room = collections.defaultdict(list)
-        for m in members:
-            by_room[m.room_id].append(m)
-        groups = list(by_room.values())
-        size = max(len(g) for g in groups)
-        # Senders round-robin over rooms, and within a room over its members.
-        order = [groups[k % len(groups)][(k // len(groups)) % len(groups[k % len(groups)])]
-                 for k in range(len(groups) * size)]
-        total, run_id = int(rate * args.duration), uuid.uuid4().hex[:8]
         before = [Scrape.of(s.url) for s in servers]
         account = CpuAccount({"ws": [psutil.Process(s.pid) for s in servers]}).start()
-        loop = asyncio.get_running_loop()
-        t0, max_lag, sends, killed_at = loop.time(), 0.0, [], None
-        for k in range(total):
-            delay = t0 + k / rate - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            max_lag = max(max_lag, -delay)
-            if cluster is not None and k == total // 2:
-                killed_at = time.monotonic()
-                await asyncio.to_thread(cluster.master.kill)
-                promotion = asyncio.create_task(asyncio.to_thread(cluster.wait_promoted, 30))
-            temp_id = f"{run_id}-{k}"  # unique per run: a reused temp_id is (rightly) a retry
-            sent_at[temp_id] = time.monotonic()
-            sends.append(asyncio.create_task(order[k % len(order)].send(temp_id, seeding.CONTENT)))
-        send_window = loop.time() - t0
-        await asyncio.wait(sends, timeout=90)
-        expected = sum(len(m.confirmed) * (len(by_room[m.room_id]) - 1) for m in members)
+        sending = await send_on_schedule(senders(members), rate, args.duration, sent_at, cluster)
+        room_size = collections.Counter(m.room_id for m in members)
+        expected = sum(len(m.confirmed) * (room_size[m.room_id] - 1) for m in members)
         drain_until = time.monotonic() + 15
         while len(deliver) < expected and time.monotonic() < drain_until:
             await asyncio.sleep(0.1)
         cpu = account.stop()
         delta = Scrape.total(Scrape.of(s.url) for s in servers) - Scrape.total(before)
-        complete_s = await _everyone_has_everything(members, killed_at) if cluster else None
-        result = {"sockets": len(members), "ws_processes": len(servers), "sends": total,
-                  "send_window_s": round(send_window, 2), "max_schedule_lag_ms": round(max_lag * 1000, 1),
+        result = {"sockets": len(members), "ws_processes": len(servers), "sends": sending["sends"],
+                  "send_window_s": sending["window_s"], "max_schedule_lag_ms": sending["max_lag_ms"],
                   "confirmed": sum(len(m.confirmed) for m in members), "deliveries": len(deliver),
                   "deliveries_expected": expected,
                   "send_to_confirmed_ms": summary_ms(confirm), "send_to_message_new_ms": summary_ms(deliver),
@@ -123,13 +99,49 @@ async def fanout(servers, rooms: list[dict], rate: float, args, cluster=None) ->
                   if deliver else None,
                   "server": server_deltas(delta), "cpu": cpu}
         if cluster is not None:
-            promoted = (await asyncio.gather(promotion, return_exceptions=True))[0]
+            killed_at = sending["killed_at"]
+            promoted = (await asyncio.gather(sending["promotion"], return_exceptions=True))[0]
             result["failover"] = {"promoted_after_kill_s": round(promoted - killed_at, 2)
                                   if isinstance(promoted, float) else repr(promoted),
-                                  "every_member_had_every_message_after_kill_s": complete_s}
+                                  "every_member_had_every_message_after_kill_s":
+                                  await _everyone_has_everything(members, killed_at)}
         return result
     finally:
         await stop(members, runners)
+
+
+def senders(members: list[Member]) -> list[Member]:
+    """Who sends next: round-robin over the rooms, and within a room over its members."""
+    by_room = collections.defaultdict(list)
+    for m in members:
+        by_room[m.room_id].append(m)
+    rooms = list(by_room.values())
+    return [rooms[k % len(rooms)][(k // len(rooms)) % len(rooms[k % len(rooms)])]
+            for k in range(len(rooms) * max(map(len, rooms)))]
+
+
+async def send_on_schedule(order: list[Member], rate: float, duration: float, sent_at: dict, cluster) -> dict:
+    """`rate` sends a second for `duration` s, each a task of its member (which waits for the
+    confirmation and retries like the web app); with a cluster its master is killed halfway."""
+    loop = asyncio.get_running_loop()
+    total, run_id, tasks = int(rate * duration), uuid.uuid4().hex[:8], []
+    out = {"sends": total, "killed_at": None, "promotion": None}
+    t0, max_lag = loop.time(), 0.0
+    for k in range(total):
+        delay = t0 + k / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        max_lag = max(max_lag, -delay)
+        if cluster is not None and k == total // 2:
+            out["killed_at"] = time.monotonic()
+            await asyncio.to_thread(cluster.master.kill)  # kill -9
+            out["promotion"] = asyncio.create_task(asyncio.to_thread(cluster.wait_promoted, 30))
+        temp_id = f"{run_id}-{k}"  # unique per run: a reused temp_id is (rightly) a retry
+        sent_at[temp_id] = time.monotonic()
+        tasks.append(asyncio.create_task(order[k % len(order)].send(temp_id, seeding.CONTENT)))
+    out.update(window_s=round(loop.time() - t0, 2), max_lag_ms=round(max_lag * 1000, 1))
+    await asyncio.wait(tasks, timeout=90)
+    return out
 
 
 def server_deltas(delta: Scrape) -> dict:

@@ -39,6 +39,16 @@ def api_client():
     return client_for
 
 
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counters():
+    """Throttle counters live in the shared cache (this session's Redis prefix): each test
+    starts with none, so a test's logins do not count against the next one's."""
+    from django.core.cache import cache
+
+    cache.clear()  # only this cache's keys (config/cache.py), never the whole Redis database
+    yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _clean_redis_keys_of_this_session():
     """Presence hashes have no TTL (they live as long as their sockets); remove this session's."""

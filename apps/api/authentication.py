@@ -3,11 +3,12 @@ from rest_framework import authentication, exceptions
 from accounts import tokens
 
 
-class ExpiringTokenAuthentication(authentication.TokenAuthentication):
-    """`Authorization: Token <key>`; a key past CHAT_TOKEN_TTL_SECONDS is refused like an unknown one."""
+class SessionTokenAuthentication(authentication.TokenAuthentication):
+    """`Authorization: Token <key>`: a live token of an active user (accounts.tokens). The
+    request's `auth` is its accounts.tokens.Session, which logout revokes."""
 
     def authenticate_credentials(self, key):
-        user = tokens.user_for_token(key)
-        if user is None:
+        session = tokens.resolve(key)
+        if session is None:
             raise exceptions.AuthenticationFailed("invalid or expired token")
-        return user, key
+        return session.user, session

@@ -93,7 +93,7 @@ class PageSerializer(serializers.Serializer):
 class MessageCreateSerializer(serializers.Serializer):
     room = serializers.IntegerField(min_value=1)
     content = serializers.CharField(max_length=10000, trim_whitespace=False)
-    temp_id = serializers.CharField(max_length=64, required=False)
+    temp_id = serializers.CharField(max_length=64, help_text="required: the client's id for this send, reused on retries")
 
 
 class MessageEditSerializer(serializers.Serializer):

@@ -1,6 +1,8 @@
 """Thin views: read the request, call one chat.actions / chat.queries function, answer."""
 from django.conf import settings
-from django.http import JsonResponse
+from django.db import DatabaseError
+from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.utils.encoding import escape_uri_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -10,17 +12,31 @@ from rest_framework.views import APIView
 
 from accounts import tokens
 from apps.api import serializers as s
+from apps.api import throttles
+from apps.api.errors import database_unavailable
 from chat import actions, queries
 from chat.errors import InvalidInput
-from chat.text import clean_id, refuse_lone_surrogates
+from chat.text import clean_id, clean_temp_id, refuse_lone_surrogates
 
 ERRORS = {400: s.ErrorSerializer, 401: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer}
+THROTTLED = {429: s.ErrorSerializer}  # with Retry-After
 
 
 @csrf_exempt  # a JSON 404 for every method, like the DRF views (they are CSRF-exempt too)
 def not_found(request, *args, **kwargs):
     """No such API path: the error shape of every other answer (docs/api.md)."""
     return JsonResponse({"detail": "not found", "errors": {}}, status=404)
+
+
+@csrf_exempt
+def without_trailing_slash(request, *args, **kwargs):
+    """An API path without its final "/": reads are redirected to it; writes are a JSON 404
+    naming it (a redirect would turn a POST into a GET and lose the body)."""
+    path = escape_uri_path(request.path + "/")
+    if request.method in ("GET", "HEAD"):
+        query = request.META.get("QUERY_STRING", "")
+        return HttpResponsePermanentRedirect(path + ("?" + query if query else ""))
+    return JsonResponse({"detail": f"not found: API paths end with '/' ({path})", "errors": {}}, status=404)
 
 
 def body(request) -> dict:
@@ -37,9 +53,10 @@ def auth_answer(user, token: str) -> dict:
 class RegisterView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
+    throttle_classes = [throttles.RegisterAddressThrottle]
 
     @extend_schema(request=s.CredentialsSerializer, responses={201: s.AuthSerializer, 400: s.ErrorSerializer,
-                                                              409: s.ErrorSerializer})
+                                                              409: s.ErrorSerializer, **THROTTLED})
     def post(self, request):
         data = body(request)
         user = actions.register_user(data.get("username"), data.get("password"))
@@ -49,12 +66,33 @@ class RegisterView(APIView):
 class TokenView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
+    throttle_classes = [throttles.LoginAddressThrottle, throttles.LoginUsernameThrottle]
 
-    @extend_schema(request=s.CredentialsSerializer, responses={200: s.AuthSerializer, 400: s.ErrorSerializer})
+    @extend_schema(request=s.CredentialsSerializer, responses={200: s.AuthSerializer, 400: s.ErrorSerializer,
+                                                              **THROTTLED})
     def post(self, request):
         data = body(request)
         user = actions.check_credentials(data.get("username"), data.get("password"))
         return Response(auth_answer(user, tokens.issue_token(user)))
+
+
+class LogoutView(APIView):
+    """Log out this device: the request's token is revoked and its open sockets close (4001)."""
+
+    @extend_schema(request=None, responses={204: None, **ERRORS})
+    def post(self, request):
+        if isinstance(request.auth, tokens.Session):
+            tokens.revoke(request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutAllView(APIView):
+    """Log out everywhere: every token of the user is revoked, every socket of theirs closes."""
+
+    @extend_schema(request=None, responses={204: None, **ERRORS})
+    def post(self, request):
+        tokens.revoke_all(request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeView(APIView):
@@ -64,8 +102,10 @@ class MeView(APIView):
 
 
 class UsersView(APIView):
+    throttle_classes = [throttles.UserSearchThrottle]
+
     @extend_schema(parameters=[OpenApiParameter("search", str, required=False)],
-                   responses={200: s.UserSerializer(many=True), **ERRORS})
+                   responses={200: s.UserSerializer(many=True), **ERRORS, **THROTTLED})
     def get(self, request):
         search = request.query_params.get("search", "")[:150]
         return Response(queries.search_users(search))
@@ -127,6 +167,8 @@ def _page_params(params) -> dict:
 
 
 class MessagesView(APIView):
+    throttle_classes = [throttles.SendThrottle]  # POST only; reading history is not throttled
+
     @extend_schema(
         parameters=[
             OpenApiParameter("room", int, required=True),
@@ -143,14 +185,33 @@ class MessagesView(APIView):
         return Response(queries.history_page(request.user.id, room_id, **params))
 
     @extend_schema(request=s.MessageCreateSerializer, responses={201: s.MessageSerializer, 200: s.MessageSerializer,
-                                                                **ERRORS})
+                                                                **ERRORS, **THROTTLED, 503: s.ErrorSerializer})
     def post(self, request):
         data = body(request)
         if "room" not in data:
             raise InvalidInput("room is required", field="room")
-        result = actions.send_message(request.user, room_id=clean_id(data["room"], "room"),
-                                      content=data.get("content"), temp_id=data.get("temp_id"))
+        room_id = clean_id(data["room"], "room")
+        if "temp_id" not in data:  # without it a retry of an unknown outcome would store it twice
+            raise InvalidInput("temp_id is required: the client's id for this send, reused on retries",
+                               field="temp_id")
+        temp_id = clean_temp_id(data["temp_id"])
+        try:
+            result = actions.send_message(request.user, room_id=room_id, content=data.get("content"), temp_id=temp_id)
+        except DatabaseError as exc:
+            return _send_outcome_unknown(request.user, room_id, temp_id, exc)
         return Response(result.message, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+def _send_outcome_unknown(user, room_id: int, temp_id: str, exc: DatabaseError) -> Response:
+    """The database failed mid-send: whether the commit landed is unknown. Look it up by
+    temp_id, as the socket does: stored means stored (200), else 503 and the client retries."""
+    try:
+        stored = queries.message_by_temp_id(room_id, user.id, temp_id)
+    except DatabaseError:
+        stored = None
+    if stored is not None:
+        return Response(stored, status=status.HTTP_200_OK)
+    return database_unavailable(exc)
 
 
 class MessageView(APIView):

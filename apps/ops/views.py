@@ -1,7 +1,9 @@
 """Liveness, readiness and Prometheus metrics, served by every process (api and ws), and the
 browser's RUM beacon (`POST /api/rum/`)."""
+import hmac
 import os
 
+from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
@@ -35,9 +37,20 @@ def readyz(request):
                         status=200 if ready else 503)
 
 
+def _metrics_allowed(request) -> bool:
+    """With METRICS_TOKEN set, only its bearer (the cluster's Prometheus); without one, everyone
+    where METRICS_REQUIRE_TOKEN is off (embedded, tests) and nobody in production."""
+    token = settings.METRICS_TOKEN
+    if not token:
+        return not settings.METRICS_REQUIRE_TOKEN
+    return hmac.compare_digest(request.META.get("HTTP_AUTHORIZATION", "").encode(), f"Bearer {token}".encode())
+
+
 def metrics(request):
     """This process's metrics, or under gunicorn every worker's summed (multiprocess mode); in
     the OpenMetrics format (with exemplars) when the scraper asks for it."""
+    if not _metrics_allowed(request):
+        return JsonResponse({"detail": "not found", "errors": {}}, status=404)  # no hint it exists
     telemetry.sample_pools(force=True)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()

@@ -11,6 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from accounts import tokens
 from apps.ws import db
+from config import proxies
 
 
 def _header(scope, name: bytes) -> str | None:
@@ -20,23 +21,46 @@ def _header(scope, name: bytes) -> str | None:
     return None
 
 
+def _origin_parts(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an origin, the default port filled in; None when unparsable."""
+    try:
+        parsed = urlparse(url)
+        port = parsed.port
+    except ValueError:
+        return None
+    scheme = {"ws": "http", "wss": "https"}.get(parsed.scheme, parsed.scheme)
+    if scheme not in ("http", "https") or not parsed.hostname:
+        return None
+    return scheme, parsed.hostname.lower(), port or (443 if scheme == "https" else 80)
+
+
+def _site_origin(scope) -> tuple[str, str, int] | None:
+    """This site's own origin as the socket was reached: the Host header and the scheme of the
+    connection (wss, or https as a trusted proxy reports it in X-Forwarded-Proto)."""
+    host = _header(scope, b"host")
+    if not host:
+        return None
+    secure = scope.get("scheme") in ("wss", "https")
+    peer = (scope.get("client") or [None])[0]
+    if not secure and proxies.is_trusted(peer):  # TLS ended at a trusted proxy that says so
+        secure = (_header(scope, b"x-forwarded-proto") or "").split(",")[0].strip() in ("https", "wss")
+    return _origin_parts(f"{'https' if secure else 'http'}://{host}")
+
+
 def origin_allowed(scope) -> bool:
     """Cookies ride along on cross-site sockets, so a cookie-authenticated socket must come from
     this site (or a configured origin). Non-browser clients send no Origin and prove themselves
-    with a token instead."""
+    with a token instead. Scheme, host and port are compared: `http://localhost:9999` is
+    another site than `http://localhost:8000`."""
     origin = _header(scope, b"origin")
     if origin is None:
         return True
-    if origin in settings.WS_ALLOWED_ORIGINS:
+    parts = _origin_parts(origin)
+    if parts is None:
+        return False
+    if any(parts == _origin_parts(allowed) for allowed in settings.WS_ALLOWED_ORIGINS):
         return True
-    origin_host = urlparse(origin).netloc
-    host = _header(scope, b"host")
-    if host and origin_host == host:
-        return True
-    hostname = origin_host.rsplit(":", 1)[0] if not origin_host.startswith("[") else origin_host.split("]")[0] + "]"
-    # A named host only: a wildcard ALLOWED_HOSTS ("*", ".example.com") says which Host headers
-    # the server answers, not which sites may ride on a user's cookie (cross-site hijacking).
-    return hostname in settings.ALLOWED_HOSTS and not hostname.startswith(".")
+    return parts == _site_origin(scope)
 
 
 class SocketAuthMiddleware:
@@ -53,8 +77,13 @@ class SocketAuthMiddleware:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         if "token" not in query:
             return await self.cookie_stack(scope, receive, send)
-        user = await db.call(tokens.user_for_token, query["token"][0])
-        scope = {**scope, "user": user or AnonymousUser(), "auth_via": "token" if user else None}
+        session = await db.call(tokens.resolve, query["token"][0])
+        user = session.user if session is not None else None
+        # The session (token digest, expiry) lets the socket follow its token: it closes when
+        # the token is revoked or expires (apps.ws.consumers).
+        scope = {**scope, "user": user or AnonymousUser(), "auth_via": "token" if user else None,
+                 "token_id": session.token_id if session else None,
+                 "token_expires_at": session.expires_at if session else None}
         return await self.inner(scope, receive, send)
 
 

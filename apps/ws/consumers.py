@@ -20,11 +20,12 @@ from apps.ws.limits import FRAME_COST, TokenBucket
 from apps.ws.receipts import ReceiptCoalescer
 from chat import actions, events, frames, metrics, queries, tracing
 from chat.errors import ChatError, InvalidInput
-from chat.text import clean_id, clean_temp_id, refuse_lone_surrogates
+from chat.presence import TooManySockets
+from chat.text import clean_id, clean_temp_id, nested_deeper_than, refuse_lone_surrogates
 
 log = logging.getLogger(__name__)
 
-NOT_AUTHENTICATED, FORBIDDEN, POLICY = 4001, 4003, 4008
+NOT_AUTHENTICATED, FORBIDDEN, NOT_FOUND, POLICY, TOO_MANY_SOCKETS = 4001, 4003, 4004, 4008, 4029
 TRY_AGAIN_LATER = 1013  # the socket did not read its frames: reconnect and sync
 STALE_TYPING_SECONDS = 1.0  # a typing event older than this is backlog: drop it first
 OWN_TEMP_IDS = 256  # sends remembered per socket, so a repaired message skips its own sender
@@ -40,11 +41,24 @@ def _frame_bytes(raw: str | bytes) -> int:
     return len(raw.encode("utf-8", "surrogatepass"))
 
 
+class UnknownPathConsumer(AsyncWebsocketConsumer):
+    """Any other WebSocket path: accepted, then closed with 4004 (a handshake refused before
+    accept reaches browsers as a bare failure, with no code to act on)."""
+
+    channel_layer_alias = "none: nothing is delivered here"
+
+    async def connect(self):
+        await self.accept()
+        metrics.WS_CLOSES.labels(str(NOT_FOUND)).inc()
+        await self.close(code=NOT_FOUND)
+
+
 class ChatConsumer(AsyncWebsocketConsumer):
     # No such channel layer: Channels starts no per-socket channel receive. Room and user events
     # arrive through this process's hub, which subscribes once per room for all its sockets.
     channel_layer_alias = "none: events come through apps.ws.hub"
     user = None
+    token_id = None
     rooms: set[int] = set()
     closed = False
 
@@ -70,8 +84,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.own_temp_ids: collections.OrderedDict = collections.OrderedDict()
         if not self.user or not self.user.is_authenticated or not self.scope.get("auth_via"):
             return await self.close_with(NOT_AUTHENTICATED)
+        self.token_id = self.scope.get("token_id")  # None for a cookie socket
         await process.ensure_running()  # this process is registered alive before sockets count on it
-        summary = await db.call(self._open_session)
+        try:
+            summary = await db.call(self._open_session)
+        except TooManySockets as exc:
+            await self.send_error(exc.message, exc.code)
+            return await self.close_with(TOO_MANY_SOCKETS)
         if self.room_id is not None and not summary:
             return await self.close_with(FORBIDDEN)
         self.presence_counted = True
@@ -84,14 +103,29 @@ class ChatConsumer(AsyncWebsocketConsumer):
             last_message_id=summary[0]["last_message_id"] if self.room_id is not None else None,
             rooms=[{"room": r["room"], "last_seq": r["last_seq"]} for r in summary]))
         self._join(summary)
+        self._close_at_expiry(self.scope.get("token_expires_at"))
+
+    def _close_at_expiry(self, expires_at) -> None:
+        """The token's end is the socket's end: it closes with 4001 when its token expires."""
+        if expires_at is None:
+            return
+        delay = max(0.0, expires_at.timestamp() - time.time())
+        self.expiry_timer = asyncio.get_running_loop().call_later(
+            delay, lambda: self._end_session("the token expired"))
+
+    def _end_session(self, why: str) -> None:
+        if self._mark_closed(NOT_AUTHENTICATED):
+            log.info("closing socket %s of user %s: %s", self.socket_id, self.user.id, why)
+            self._spawn(self.close(code=NOT_AUTHENTICATED))
 
     def _join(self, summary: list[dict]) -> None:
         """Live feeds from the state this socket was just told (no await in between)."""
         self.hub = hub.hub(process.PROCESS_ID)
         for r in summary:
             self.hub.join_room(self, r["room"], r["last_seq"], r["last_change_seq"])
-        if self.room_id is None:  # rooms added to the user arrive on the user's own feed
-            self.hub.join_user(self, self.user.id)
+        # Every socket follows its user's channel: session ends (logout, deactivation) for all,
+        # and, on all-rooms sockets, the rooms added to the user.
+        self.hub.join_user(self, self.user.id)
         self.joined = True
 
     def _open_session(self) -> list[dict]:
@@ -99,7 +133,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         (connects per second are bound by this process's CPU, and each trip costs some)."""
         summary = queries.rooms_for_socket(self.user.id, self.room_id)
         if summary or self.room_id is None:
-            actions.socket_opened(self.user, process.PROCESS_ID)
+            actions.socket_opened(self.user, process.PROCESS_ID, cap=settings.CHAT_WS_MAX_SOCKETS_PER_USER)
         return summary
 
     async def close_with(self, code: int):
@@ -127,8 +161,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         metrics.WS_CONNECTIONS.dec()
         for room_id in self.rooms:
             self.hub.leave_room(self, room_id)
-        if self.room_id is None:
-            self.hub.leave_user(self, self.user.id)
+        self.hub.leave_user(self, self.user.id)
 
     async def _leave(self):
         if getattr(self, "left", False):
@@ -136,6 +169,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.left = True
         if hasattr(self, "receipts"):
             self.receipts.cancel()
+        if getattr(self, "expiry_timer", None) is not None:
+            self.expiry_timer.cancel()
         self._leave_feeds()
         if getattr(self, "presence_counted", False):
             try:
@@ -165,6 +200,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
                                          temp_id if isinstance(temp_id, str) else None)
         if frame is None:
             return await self.send_error("frames are JSON objects", "invalid_json")
+        if nested_deeper_than(frame, settings.CHAT_JSON_MAX_DEPTH):
+            return await self.send_error(f"frames nest at most {settings.CHAT_JSON_MAX_DEPTH} levels", "too_deep")
         if not isinstance(kind, str):
             return await self.send_error("a frame is a JSON object with a string `type`", "invalid_frame")
         handler = self.HANDLERS.get(frame["type"])
@@ -226,18 +263,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_frame(frames.message_failed(
             temp_id=temp_id, error="not stored: the database is unavailable, retry", code="unavailable"))
 
+    # A one-room socket changes only the messages of its room (self.room_id; None: any room of
+    # the user); another room's message is not found, as for a non-member.
     async def on_message_edit(self, frame):
-        await db.call(actions.edit_message, self.user, message_id=frame.get("message_id"), content=frame.get("content"))
+        await db.call(actions.edit_message, self.user, message_id=frame.get("message_id"), content=frame.get("content"),
+                      room_id=self.room_id)
 
     async def on_message_delete(self, frame):
-        await db.call(actions.delete_message, self.user, frame.get("message_id"))
+        await db.call(actions.delete_message, self.user, frame.get("message_id"), room_id=self.room_id)
 
     async def on_reaction(self, frame):
         action = frame.get("action", "add")
         if action not in ("add", "remove"):
             raise InvalidInput("action is 'add' or 'remove'", field="action")
         await db.call(actions.set_reaction, self.user, message_id=frame.get("message_id"), emoji=frame.get("emoji"),
-                      present=action == "add")
+                      present=action == "add", room_id=self.room_id)
 
     async def on_typing(self, frame):
         room_id = self.frame_room(frame)
@@ -300,6 +340,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """One publication for this socket (apps.ws.delivery.Delivery). Synchronous and cheap:
         the hub calls it for every local socket of the room, one after the other."""
         if self.closed or d.exclude == self.socket_id:
+            return
+        if d.kind == events.SESSIONS_ENDED:
+            if d.token is None or d.token == self.token_id:
+                self._end_session("its session ended")
             return
         if d.seq is not None:
             if d.seq <= self.sent_seq.get(d.room, 0):
@@ -390,7 +434,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_frame(frames.error(message, code, temp_id=temp_id, field=field))
 
 
-_CLOSE_CODES_COUNTED = {1000, 1001, 1005, 1006, 1011, 1012, 1013, 4001, 4003, 4008}
+_CLOSE_CODES_COUNTED = {1000, 1001, 1002, 1005, 1006, 1007, 1009, 1011, 1012, 1013, 4001, 4003, 4004, 4008, 4029}
 
 
 def _close_label(code) -> str:

@@ -8,7 +8,12 @@ never reached a client: the exception was swallowed on the way and the socket wa
 a close frame (clients saw 1006) on SIGTERM and on channel-layer failures. The registered server
 codes go out through `sendCloseFrame`, the frame writer `sendClose` itself ends in.
 
-2. The fan-out's write path (apps/ws/outlet.py): a publication is framed once (autobahn's
+2. A protocol failure gets a close frame. autobahn's default (`failByDrop`) drops the TCP
+connection when a client breaks the protocol: a message over --websocket-max-message-size, a
+text frame that is not UTF-8. Clients then see 1006, as if the server had died, and retry the
+same frame. With it off they get the close code (1009 for too big, 1007, 1002).
+
+3. The fan-out's write path (apps/ws/outlet.py): a publication is framed once (autobahn's
 PreparedMessage) and written to each local socket's transport directly, and a socket's unsent
 bytes are read from Twisted's buffer to bound what a socket that does not read may hold.
 """
@@ -35,6 +40,23 @@ def allow_registered_server_close_codes() -> None:
 
     WebSocketProtocol.serverClose = serverClose
     WebSocketProtocol._chat_close_codes = True
+
+
+def close_instead_of_drop() -> None:
+    try:
+        from daphne.ws_protocol import WebSocketFactory
+    except ImportError:
+        return
+    if getattr(WebSocketFactory, "_chat_fail_by_close", False):
+        return
+    original = WebSocketFactory.__init__
+
+    def __init__(self, *args, **kwargs):  # noqa: N807
+        original(self, *args, **kwargs)
+        self.setProtocolOptions(failByDrop=False)
+
+    WebSocketFactory.__init__ = __init__
+    WebSocketFactory._chat_fail_by_close = True
 
 
 class _LazyPformat:

@@ -18,6 +18,7 @@ class Delivery:
     trace: dict | None = None
     sender: int | None = None  # repaired message_new: its author and temp_id, so the
     temp_id: str | None = None  # socket that sent it (it has message_confirmed) skips it
+    token: str | None = None  # sessions_ended: the ended token's digest (None: all of the user's)
     _text: str | None = None
     _prepared: object = None
 
@@ -25,7 +26,8 @@ class Delivery:
     def from_header(cls, header: dict, frame: bytes) -> "Delivery":
         return cls(kind=header["kind"], frame=frame, room=header.get("room"), seq=header.get("seq"),
                    change=header.get("change"), exclude=header.get("exclude"), only_user=header.get("only_user"),
-                   droppable=header.get("droppable", False), ts=header.get("ts", 0.0), trace=header.get("trace"))
+                   droppable=header.get("droppable", False), ts=header.get("ts", 0.0), trace=header.get("trace"),
+                   token=header.get("token"))
 
     @classmethod
     def repaired(cls, kind: str, message: dict) -> "Delivery":

@@ -174,8 +174,8 @@ class Hub:
                 return self._give_up(feed, "unavailable")
             if changes is None:
                 return self._give_up(feed, "gap")
-            if feed.room_id not in self.rooms:
-                return  # the last socket left meanwhile
+            if self.rooms.get(feed.room_id) is not feed:
+                return  # the last socket left meanwhile (a later join starts a feed of its own)
             self._deliver_repaired(feed, changes)
             log.info("room %s repaired from PostgreSQL: %d new, %d changed, up to change %s", feed.room_id,
                      len(changes["new"]), len(changes["updated"]), changes["position"])

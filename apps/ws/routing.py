@@ -1,8 +1,8 @@
 from channels.routing import URLRouter
-from django.urls import path, register_converter
+from django.urls import path, re_path, register_converter
 
 from apps.ws.auth import auth_stack
-from apps.ws.consumers import ChatConsumer
+from apps.ws.consumers import ChatConsumer, UnknownPathConsumer
 
 
 class _RoomId:
@@ -20,6 +20,7 @@ register_converter(_RoomId, "room_id")
 websocket_urlpatterns = [
     path("ws/chat/", ChatConsumer.as_asgi()),
     path("ws/chat/<room_id:room_id>/", ChatConsumer.as_asgi()),
+    re_path(r"", UnknownPathConsumer.as_asgi()),  # anything else: close 4004, not an HTTP 500
 ]
 
 

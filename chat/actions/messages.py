@@ -11,7 +11,7 @@ from chat.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chat.models import Message, Reaction
 from chat.payloads import MessagePayload, message_by_id, message_payload
 from chat.sending import insert_message
-from chat.text import clean_content, clean_emoji, clean_id, clean_temp_id
+from chat.text import REACTIONS_PER_USER_PER_MESSAGE, clean_content, clean_emoji, clean_id, clean_temp_id
 
 
 @dataclass(frozen=True)
@@ -46,16 +46,17 @@ def send_message(sender, *, room_id: int, content: object, temp_id: object = Non
     return SendResult(message, created=True)
 
 
-def _changeable(user, message_id: object) -> Message:
-    """A visible, not deleted message (a reaction or the author's edit may change it)."""
-    message = queries.visible_message(user.id, clean_id(message_id, "message_id"))
+def _changeable(user, message_id: object, room_id: int | None) -> Message:
+    """A visible, not deleted message (a reaction or the author's edit may change it); in
+    `room_id` when given (a one-room socket changes only its room's messages)."""
+    message = queries.visible_message(user.id, clean_id(message_id, "message_id"), room_id=room_id)
     if message.deleted_at is not None:
         raise Conflict("the message is deleted", field="message_id")
     return message
 
 
-def _own_message(user, message_id: object) -> Message:
-    message = queries.visible_message(user.id, clean_id(message_id, "message_id"))
+def _own_message(user, message_id: object, room_id: int | None) -> Message:
+    message = queries.visible_message(user.id, clean_id(message_id, "message_id"), room_id=room_id)
     if message.sender_id != user.id:
         raise Forbidden("only the author changes a message", field="message_id")
     if message.deleted_at is not None:
@@ -72,31 +73,39 @@ def _change(message: Message, **fields) -> MessagePayload:
     return updated
 
 
-def edit_message(user, *, message_id: object, content: object) -> MessagePayload:
+def edit_message(user, *, message_id: object, content: object, room_id: int | None = None) -> MessagePayload:
     text = clean_content(content)
     with transaction.atomic():
-        message = _own_message(user, message_id)
+        message = _own_message(user, message_id, room_id)
         if message.content == text:
             return message_by_id(message.id)
         return _change(message, content=text, edited_at=timezone.now())
 
 
-def delete_message(user, message_id: object) -> MessagePayload:
+def delete_message(user, message_id: object, *, room_id: int | None = None) -> MessagePayload:
     """Soft delete: the row (and its seq) stays, the content goes."""
     with transaction.atomic():
-        message = _own_message(user, message_id)
+        message = _own_message(user, message_id, room_id)
         deleted = _change(message, content="", deleted_at=timezone.now())  # a deleted message shows no reactions
         Reaction.objects.filter(message_id=message.id).delete()
         return deleted
 
 
-def set_reaction(user, *, message_id: object, emoji: object, present: bool) -> MessagePayload:
-    """Add or remove the user's reaction; idempotent (no change, no event)."""
+def set_reaction(user, *, message_id: object, emoji: object, present: bool,
+                 room_id: int | None = None) -> MessagePayload:
+    """Add or remove the user's reaction; idempotent (no change, no event). A user puts at
+    most REACTIONS_PER_USER_PER_MESSAGE different emoji on one message."""
     emoji = clean_emoji(emoji)
     with transaction.atomic():
-        message = _changeable(user, message_id)
+        message = _changeable(user, message_id, room_id)
         if present:
+            # The message row is locked first, so two concurrent adds cannot both pass the cap.
+            Message.objects.select_for_update().filter(id=message.id).values_list("id", flat=True).first()
             _, changed = Reaction.objects.get_or_create(message_id=message.id, user_id=user.id, emoji=emoji)
+            if changed and Reaction.objects.filter(message_id=message.id, user_id=user.id).count() \
+                    > REACTIONS_PER_USER_PER_MESSAGE:
+                raise Conflict(f"at most {REACTIONS_PER_USER_PER_MESSAGE} different reactions per message",
+                               field="emoji", code="too_many_reactions")
         else:
             changed = Reaction.objects.filter(message_id=message.id, user_id=user.id, emoji=emoji).delete()[0] > 0
         if not changed:

@@ -22,8 +22,9 @@ def _publish_presence(user_id: int, username: str, status: str) -> None:
                                                      room_id=room_id), droppable=True)
 
 
-def socket_opened(user, process_id: str) -> None:
-    if presence.store().connect(user.id, process_id):
+def socket_opened(user, process_id: str, *, cap: int = 0) -> None:
+    """Count the socket; presence.TooManySockets when the user has `cap` open already."""
+    if presence.store().connect(user.id, process_id, cap):
         _publish_presence(user.id, user.username, "online")
 
 

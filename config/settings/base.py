@@ -4,7 +4,7 @@ from pathlib import Path
 import dj_database_url
 
 from config.env import env_bool, env_float, env_int, env_list, env_str
-from config.redis_config import celery_broker, channel_layers, load_redis_config
+from config.redis_config import celery_broker, load_redis_config
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(env_str("CHAT_VAR_DIR", str(BASE_DIR / "var")))
@@ -24,9 +24,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "channels",
     "chat",
     "apps.api",
@@ -37,12 +38,43 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "apps.api.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise: the files it serves (the SPA's index.html, assets) get the headers too.
+    "config.security.SecurityHeadersMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]
+
+# --- Browser headers (config/security.py) -------------------------------------------------------
+# Scripts, frames, objects: this origin only, nothing inline. Styles allow 'unsafe-inline': the
+# web app's component library (antd) injects its CSS-in-JS as <style> elements at run time.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],  # + the app's own ws(s):// origin, per request
+        "worker-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# /metrics: with a token set, only `Authorization: Bearer <METRICS_TOKEN>` is answered (the
+# cluster's Prometheus); without one it is open here (embedded, tests) and closed in production.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_REQUIRE_TOKEN = False
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
@@ -64,6 +96,10 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that does not answer fails a request in seconds (503, apps/api/errors.py), not
+    # after the driver's default wait.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en"
@@ -72,8 +108,11 @@ USE_I18N = False
 USE_TZ = True
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.passwords.VisibleCharactersValidator"},
 ]
 
 STATIC_URL = "/static/"
@@ -85,12 +124,12 @@ WHITENOISE_USE_FINDERS = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "apps.api.authentication.ExpiringTokenAuthentication",
+        "apps.api.authentication.SessionTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["apps.api.renderers.UnicodeJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.api.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -114,12 +153,31 @@ CHAT_PAGE_MAX = 100
 CHAT_SYNC_PAGE_SIZE = env_int("CHAT_SYNC_PAGE_SIZE", 200)
 CHAT_SYNC_RESET_AFTER = env_int("CHAT_SYNC_RESET_AFTER", 1000)
 CHAT_TOKEN_TTL_SECONDS = env_int("CHAT_TOKEN_TTL_SECONDS", 30 * 24 * 3600)
+# Tokens: django-rest-knox storage (digests only), one per login, issued by accounts.tokens.
+REST_KNOX = {"AUTH_HEADER_PREFIX": "Token", "TOKEN_LIMIT_PER_USER": None, "AUTO_REFRESH": False}
 CHAT_TYPING_TTL_SECONDS = env_float("CHAT_TYPING_TTL_SECONDS", 6.0)
 CHAT_PRESENCE_TTL_SECONDS = env_int("CHAT_PRESENCE_TTL_SECONDS", 15)
 CHAT_PRESENCE_HEARTBEAT_SECONDS = env_float("CHAT_PRESENCE_HEARTBEAT_SECONDS", 5.0)
 CHAT_WS_MAX_FRAME_BYTES = env_int("CHAT_WS_MAX_FRAME_BYTES", 64 * 1024)
 CHAT_WS_RATE_PER_SECOND = env_float("CHAT_WS_RATE_PER_SECOND", 20.0)
 CHAT_WS_RATE_BURST = env_int("CHAT_WS_RATE_BURST", 60)
+# --- Hardening (issue 8): input bounds, caps, throttles --------------------------------------
+# JSON nesting allowed in a request body or a frame (no contract payload nests past 3).
+CHAT_JSON_MAX_DEPTH = env_int("CHAT_JSON_MAX_DEPTH", 32)
+# Open sockets per user over every ws process (counted in Redis presence); more close with 4029.
+CHAT_WS_MAX_SOCKETS_PER_USER = env_int("CHAT_WS_MAX_SOCKETS_PER_USER", 20)
+# Request bodies past this are answered 413 (the largest message is 10,000 code points).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
+# Throttles (apps/api/throttles.py), DRF rate strings by scope; HTTP sends use the socket's
+# budget (CHAT_WS_RATE_PER_SECOND / CHAT_WS_RATE_BURST).
+CHAT_THROTTLE_RATES = {
+    "login_username": env_str("CHAT_THROTTLE_LOGIN_USERNAME", "10/min"),
+    "login_address": env_str("CHAT_THROTTLE_LOGIN_ADDRESS", "30/min"),
+    "register_address": env_str("CHAT_THROTTLE_REGISTER_ADDRESS", "10/hour"),
+    "user_search": env_str("CHAT_THROTTLE_USER_SEARCH", "60/min"),
+}
+# Proxies (CIDRs) whose X-Forwarded-For names the client; none: the peer address is the client.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 CHAT_RECEIPT_COALESCE_SECONDS = env_float("CHAT_RECEIPT_COALESCE_SECONDS", 0.25)
 # Fan-out (apps/ws/hub.py): repair from PostgreSQL up to this many changed messages, else resync;
 # quiet rooms compared with PostgreSQL this often; a silent subscription probed after this long.
@@ -132,12 +190,18 @@ CHAT_FANOUT_PROBE_TIMEOUT_SECONDS = env_float("CHAT_FANOUT_PROBE_TIMEOUT_SECONDS
 CHAT_WS_SEND_BUFFER_SOFT = env_int("CHAT_WS_SEND_BUFFER_SOFT", 64 * 1024)
 CHAT_WS_SEND_BUFFER_HARD = env_int("CHAT_WS_SEND_BUFFER_HARD", 1024 * 1024)
 
-# --- Redis: channel layer, presence, Celery broker (built in config/redis_config.py) -------
+# --- Redis: the fan-out's pub/sub, presence, the Celery broker (config/redis_config.py) ------
+# No Channels channel layer: sockets get room and user events from apps/ws/hub.py.
 REDIS = load_redis_config()
-CHANNEL_LAYER_PREFIX = env_str("CHANNEL_LAYER_PREFIX", "chat")
-REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "chat")
-CHANNEL_LAYER_BACKEND = env_str("CHANNEL_LAYER_BACKEND", "core")
-CHANNEL_LAYERS = channel_layers(REDIS, backend=CHANNEL_LAYER_BACKEND, prefix=CHANNEL_LAYER_PREFIX)
+REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "chat")  # keys and pub/sub channels of this deployment
+
+# --- Cache: throttle counters, shared by every process (config/cache.py) ----------------------
+if REDIS.configured:
+    CACHES = {"default": {"BACKEND": "config.cache.SharedRedisCache",
+                          "LOCATION": REDIS.url or "redis://sentinel",  # Sentinel: resolved by the backend
+                          "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:cache"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Celery worker and Web Push (apps/worker, docs/operations.md "Worker") -------------------
 INSTALLED_APPS += ["apps.worker"]

@@ -8,8 +8,7 @@ from config.env import env_str, postgres_url_from_pg_env
 
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 # A unique prefix per test session keeps parallel runs and other users of the Redis apart.
-os.environ.setdefault("CHANNEL_LAYER_PREFIX", f"chat-test-{uuid.uuid4().hex[:8]}")
-os.environ.setdefault("REDIS_KEY_PREFIX", os.environ["CHANNEL_LAYER_PREFIX"])
+os.environ.setdefault("REDIS_KEY_PREFIX", f"chat-test-{uuid.uuid4().hex[:8]}")
 
 from config.settings.base import *  # noqa: E402,F401,F403
 

@@ -1,6 +1,6 @@
 import pytest
 from django.test import override_settings
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from tests.api.conftest import assert_error
 
@@ -18,10 +18,15 @@ def test_register_login_me(api_client):
                            format="json"), 409, "username")
 
     r = anon.post("/api/auth/token/", {"username": "ნინო", "password": "long-enough-9"}, format="json")
-    assert r.status_code == 200 and r.json()["token"] == data["token"] and r.json()["user"] == data["user"]
-    anon.credentials(HTTP_AUTHORIZATION=f"Token {data['token']}")
-    me = anon.get("/api/auth/me/")
-    assert me.status_code == 200 and me.json() == data["user"]
+    # a token per login (device): both work, each on its own
+    assert r.status_code == 200 and r.json()["token"] != data["token"] and r.json()["user"] == data["user"]
+    for token in (data["token"], r.json()["token"]):
+        anon.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        me = anon.get("/api/auth/me/")
+        assert me.status_code == 200 and me.json() == data["user"]
+    # only digests are stored, never the key
+    assert not AuthToken.objects.filter(digest=data["token"]).exists()
+    assert AuthToken.objects.filter(user_id=data["user"]["id"]).count() == 2
 
 
 @pytest.mark.parametrize("body, field", [
@@ -76,11 +81,48 @@ def test_expired_token_is_401_and_login_renews_it(api_client, make_user):
     client = api_client(user)
     assert client.get("/api/auth/me/").status_code == 200
     with override_settings(CHAT_TOKEN_TTL_SECONDS=0):
-        assert_error(client.get("/api/auth/me/"), 401)
-        old = Token.objects.get(user=user).key
-        r = api_client().post("/api/auth/token/", {"username": "expiring", "password": "right-password-1"},
-                              format="json")
-        assert r.status_code == 200 and r.json()["token"] != old
+        expired = api_client(user)
+        assert_error(expired.get("/api/auth/me/"), 401)
+    assert client.get("/api/auth/me/").status_code == 200  # the other device's token lives on
+    r = api_client().post("/api/auth/token/", {"username": "expiring", "password": "right-password-1"},
+                          format="json")
+    assert r.status_code == 200
+    assert AuthToken.objects.filter(user=user).count() == 2  # the expired one was swept
+
+
+def _login(api_client, username, password):
+    r = api_client().post("/api/auth/token/", {"username": username, "password": password}, format="json")
+    assert r.status_code == 200
+    client = api_client()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {r.json()['token']}")
+    return client
+
+
+def test_logout_revokes_only_that_token(api_client, make_user):
+    make_user("leaving", password="right-password-1")
+    phone, laptop = (_login(api_client, "leaving", "right-password-1") for _ in range(2))
+    assert phone.post("/api/auth/logout/").status_code == 204
+    assert_error(phone.get("/api/auth/me/"), 401)
+    assert_error(phone.post("/api/auth/logout/"), 401)
+    assert laptop.get("/api/auth/me/").status_code == 200
+
+
+def test_logout_everywhere_revokes_every_token(api_client, make_user):
+    user = make_user("leaving-all", password="right-password-1")
+    devices = [_login(api_client, "leaving-all", "right-password-1") for _ in range(3)]
+    assert devices[0].post("/api/auth/logout-all/").status_code == 204
+    for device in devices:
+        assert_error(device.get("/api/auth/me/"), 401)
+    assert not AuthToken.objects.filter(user=user).exists()
+    assert_error(api_client().post("/api/auth/logout/"), 401)
+
+
+def test_deactivated_user_token_is_401(api_client, make_user):
+    user = make_user("deactivated", password="right-password-1")
+    client = api_client(user)
+    user.is_active = False
+    user.save()
+    assert_error(client.get("/api/auth/me/"), 401)
 
 
 def test_user_search(trio):

@@ -1,5 +1,6 @@
 """Send, edit, delete, react over HTTP: docs/api.md status codes, exactly-once send, text rules."""
 import unicodedata
+import uuid
 from urllib.parse import quote
 
 import pytest
@@ -15,9 +16,8 @@ GEORGIAN = "გამარჯობა, მსოფლიო! ქართუ�
 
 
 def send(client, room_id, content, temp_id=None):
-    body = {"room": room_id, "content": content}
-    if temp_id is not None:
-        body["temp_id"] = temp_id
+    """temp_id is required over HTTP: a fresh one when the test does not care."""
+    body = {"room": room_id, "content": content, "temp_id": temp_id or uuid.uuid4().hex}
     return client.post("/api/chat/messages/", body, format="json")
 
 
@@ -39,7 +39,7 @@ def test_send_201_then_200_with_the_same_message(trio):
     assert Message.objects.filter(room_id=room_id).count() == 1
     assert Room.objects.get(id=room_id).last_seq == 1
 
-    # seq stays gap-free across senders, with and without a temp_id
+    # seq stays gap-free across senders
     seqs = [send(trio["b" if i % 2 else "a"], room_id, f"n{i}", None if i % 3 == 0 else f"x{i}").json()["seq"]
             for i in range(10)]
     assert seqs == list(range(2, 12))
@@ -87,6 +87,8 @@ def test_bad_content_refused(trio, content):
     ({"room": 2**64, "content": "x"}, "room"),
     ({"room": True, "content": "x"}, "room"),
     ({"room": None, "content": "x"}, "room"),
+    ({"content": "x"}, "temp_id"),  # required over HTTP: a retry without it would store twice
+    ({"content": "x", "temp_id": None}, "temp_id"),
     ({"content": "x", "temp_id": ""}, "temp_id"),
     ({"content": "x", "temp_id": "has space"}, "temp_id"),
     ({"content": "x", "temp_id": "x" * 65}, "temp_id"),

@@ -44,13 +44,14 @@ BASE_ENV = {
     "ALLOWED_HOSTS": "chat.example.com",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "METRICS_TOKEN": "scrape-secret",
 }
 
 
 def _start_production(**overrides):
     env = {k: v for k, v in os.environ.items()
            if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "REDIS_SENTINELS",
-                        "REDIS_MASTER_NAME"}}
+                        "REDIS_MASTER_NAME", "METRICS_TOKEN"}}
     env.update({**BASE_ENV, **overrides, "DJANGO_SETTINGS_MODULE": "config.settings.production"})
     env = {k: v for k, v in env.items() if v is not None}
     return subprocess.run(

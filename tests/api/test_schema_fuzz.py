@@ -45,15 +45,14 @@ def wsgi_in_test_transaction(db):
 def fuzz_user(wsgi_in_test_transaction, make_user, make_room):
     """A member of a room with a few messages (one with a reaction), so generated ids
     sometimes hit real rows; the token goes into every generated request."""
-    from rest_framework.authtoken.models import Token
+    from accounts.tokens import issue_token
 
     user, other = make_user(), make_user()
     room = make_room(owner=user, members=[other], name="ფაზი")
     for i in range(3):
         message = actions.send_message(user, room_id=room["id"], content=f"ფაზ-ტესტი {i}", temp_id=f"fz{i}").message
     actions.set_reaction(other, message_id=message["id"], emoji="👍", present=True)
-    token, _ = Token.objects.get_or_create(user=user)
-    return {"Authorization": f"Token {token.key}"}
+    return {"Authorization": f"Token {issue_token(user)}"}
 
 
 @schema.parametrize()

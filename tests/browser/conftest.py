@@ -7,29 +7,17 @@ prefixes, serving the built SPA from frontend/dist. Users and rooms are created 
 import os
 import subprocess
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from apps.ops.demo import DEMO_PASSWORD
-from tests.support.processes import ROOT, daphne
+from harness.browser import CHROMIUM, CHROMIUM_ARGS
+from harness.processes import ROOT, ws_server
+from tests.support.database import child_database_url
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 DIST = ROOT / "frontend" / "dist"
-
-
-def database_url() -> str:
-    db = settings.DATABASES["default"]
-    auth = quote(db.get("USER") or "", safe="")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgres://{auth}@{host}:{port}/{db['NAME']}"
 
 
 @pytest.fixture(scope="session")
@@ -43,11 +31,10 @@ def spa_dist() -> Path:
 @pytest.fixture
 def chat_server(spa_dist, transactional_db):
     """A real Daphne (HTTP + WebSocket + SPA) on the test database; yields its base URL."""
-    server = daphne({
-        "DATABASE_URL": database_url(),
+    server = ws_server({
+        "DATABASE_URL": child_database_url(),
         "DB_CONN_MAX_AGE": "0",
         "REDIS_URL": os.environ["REDIS_URL"],
-        "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYER_PREFIX,
         "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
         "FRONTEND_DIST": str(spa_dist),
         "CHAT_VAR_DIR": str(ROOT / "var"),

@@ -78,14 +78,14 @@ def test_the_charts_environment_satisfies_the_production_settings():
     probe = ("import django, json; django.setup(); from django.conf import settings as s; print(json.dumps({"
              "'hosts': s.ALLOWED_HOSTS, 'engine': s.DATABASES['default']['ENGINE'], 'broker': s.CELERY_BROKER_URL, "
              "'master': s.CELERY_BROKER_TRANSPORT_OPTIONS['master_name'], "
-             "'layer': s.CHANNEL_LAYERS['default']['CONFIG']['hosts'][0].get('master_name'), 'debug': s.DEBUG}))")
+             "'fanout': s.REDIS.master_name, 'debug': s.DEBUG}))")
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS_", "DATABASE_", "CHAT_"))}
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1]) == {
         "hosts": ["chat.example.org", "10.1.2.3"], "engine": "django.db.backends.postgresql",
         "broker": "sentinel://sentinel-a:26379/0;sentinel://sentinel-b:26379/0;sentinel://sentinel-c:26379/0",
-        "master": "chat-master", "layer": "chat-master", "debug": False,
+        "master": "chat-master", "fanout": "chat-master", "debug": False,
     }
 
 

@@ -21,7 +21,7 @@ from accounts import tokens
 from chat import actions, events, frames
 from chat.redis_client import key, sync_client
 from tests.ws.client import orm
-from tests.ws.conftest import _close_thread_connections, _real_channel_layer, ws  # noqa: F401 - fixtures
+from tests.ws.conftest import _close_thread_connections, _real_redis, ws  # noqa: F401 - fixtures
 
 # Fresh id sequences: the samples carry ids 1, 2, 3 on every run, so the file does not churn.
 pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)

@@ -5,22 +5,13 @@ import json
 import os
 import time
 import urllib.request
-from urllib.parse import quote
 
 import pytest
 import websockets
 from django.conf import settings
 
 from harness import clients, processes
-
-
-def database_url() -> str:
-    """The test database as a DATABASE_URL for child processes (valid inside a django_db test)."""
-    db = settings.DATABASES["default"]
-    auth = quote(db["USER"] or "postgres")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"])
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+from tests.support.database import child_database_url
 
 
 @pytest.fixture
@@ -31,8 +22,7 @@ def daphnes(transactional_db):
 
     def start(n: int = 2, **env) -> list[processes.Process]:
         base = {
-            "DATABASE_URL": database_url(),
-            "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYER_PREFIX,
+            "DATABASE_URL": child_database_url(),
             "REDIS_KEY_PREFIX": settings.REDIS_KEY_PREFIX,
             "CHAT_PRESENCE_TTL_SECONDS": "3",
             "CHAT_PRESENCE_HEARTBEAT_SECONDS": "1",

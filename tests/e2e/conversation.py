@@ -15,11 +15,11 @@ def room_messages(room_id):
 async def four_members(make_user, make_room, name: str) -> tuple[dict, list, list]:
     """Four users in one room: (room, users, their tokens)."""
     from asgiref.sync import sync_to_async
-    from rest_framework.authtoken.models import Token
+    from accounts.tokens import issue_token
 
     users = [await sync_to_async(make_user)() for _ in range(4)]
     room = await sync_to_async(make_room)(owner=users[0], members=users[1:], name=name)
-    tokens = [await sync_to_async(lambda u=u: Token.objects.get_or_create(user=u)[0].key)() for u in users]
+    tokens = [await sync_to_async(issue_token)(u) for u in users]
     return room, users, tokens
 
 

@@ -10,7 +10,7 @@ from asgiref.sync import sync_to_async
 from tests.e2e.conftest import dump_logs
 from tests.e2e.conversation import (assert_exactly_once, catch_up, connect_members, four_members,
                                      not_delivered_live, room_messages, stop_conversation)
-from tests.support import processes
+from harness import processes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.e2e.conftest import WSClient, dump_logs, ws_url
 from tests.e2e.conversation import (assert_exactly_once, catch_up, connect_members, four_members,
                                      not_delivered_live, room_messages, stop_conversation)
-from tests.support import processes
+from harness import processes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -34,7 +34,7 @@ def test_launcher_command_lines(monkeypatch):
     monkeypatch.setenv("PORT", "9001")
     assert launch.command_line(["ws"])[2:] == [
         "daphne", "-b", "127.0.0.1", "-p", "9001", "--ping-interval", "20", "--ping-timeout", "30",
-        "--websocket-max-message-size", "1048576", "--proxy-headers", "config.asgi:application"]
+        "--websocket-max-message-size", "1048576", "config.asgi:application"]
     assert launch.command_line(["api", "--host", "0.0.0.0", "--workers", "3"]) == [
         sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn", "config.asgi:application",
         "--bind", "0.0.0.0:9001", "--workers", "3", "--worker-class", "uvicorn_worker.UvicornWorker"]

@@ -36,9 +36,9 @@ def non_reading_socket(port: int, path: str) -> socket.socket:
 async def test_a_socket_that_does_not_read_is_closed_and_delays_nobody(daphnes, make_user, make_room):
     alice, bob, carol = [await sync_to_async(make_user)() for _ in range(3)]
     room = await sync_to_async(make_room)(owner=alice, members=[bob, carol], name="slow")
-    from rest_framework.authtoken.models import Token
+    from accounts.tokens import issue_token
 
-    tokens = [await sync_to_async(lambda u=u: Token.objects.get_or_create(user=u)[0].key)() for u in (alice, bob, carol)]
+    tokens = [await sync_to_async(issue_token)(u) for u in (alice, bob, carol)]
     [proc] = await sync_to_async(daphnes)(1, CHAT_WS_SEND_BUFFER_SOFT=16384, CHAT_WS_SEND_BUFFER_HARD=262144,
                                           CHAT_WS_RATE_PER_SECOND=10000, CHAT_WS_RATE_BURST=10000)
     stuck = await asyncio.to_thread(non_reading_socket, proc.port, f"/ws/chat/{room['id']}/?token={tokens[2]}")

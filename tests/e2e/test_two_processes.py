@@ -4,7 +4,7 @@ import time
 
 import pytest
 from asgiref.sync import sync_to_async
-from rest_framework.authtoken.models import Token
+from accounts.tokens import issue_token
 
 from tests.e2e.conftest import WSClient, dump_logs, http_json, ws_url
 
@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def people(make_user, make_room):
     alice, bob = make_user(), make_user()
     room = make_room(owner=alice, members=[bob], name="across pods")
-    tokens = {u.username: Token.objects.get_or_create(user=u)[0].key for u in (alice, bob)}
+    tokens = {u.username: issue_token(u) for u in (alice, bob)}
     return alice, bob, room["id"], tokens
 
 

@@ -9,8 +9,8 @@ import urllib.request
 
 import pytest
 from asgiref.sync import sync_to_async
-from rest_framework.authtoken.models import Token
 
+from accounts.tokens import issue_token
 from tests.e2e.conftest import WSClient, dump_logs, ws_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -29,7 +29,7 @@ def readyz(proc) -> tuple[int, dict]:
 
 async def test_sigterm_turns_readiness_off_then_closes_sockets_with_1012_in_batches(daphnes, make_user):
     user = await sync_to_async(make_user)()
-    token = (await sync_to_async(Token.objects.get_or_create)(user=user))[0].key
+    token = await sync_to_async(issue_token)(user)
     (proc,) = await sync_to_async(daphnes)(1, CHAT_WS_DRAIN_SECONDS=DRAIN_SECONDS)
     try:
         clients = [await WSClient.open(ws_url(proc, token), f"socket-{i}") for i in range(SOCKETS)]

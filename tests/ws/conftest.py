@@ -4,7 +4,6 @@ Domain calls run on other threads (apps.ws.db), so every test is transactional: 
 creates must be committed to be seen by the consumer.
 """
 import pytest
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
@@ -42,22 +41,10 @@ async def ws():
 
 
 @pytest.fixture(autouse=True)
-async def _real_channel_layer():
-    """The real Redis layer, a fresh instance per test: each test has its own event loop, and a
-    layer keeps per-loop state (its receive lock) that must not leak into the next loop."""
-    from channels.layers import channel_layers
-
-    channel_layers.backends.pop("default", None)
-    layer = get_channel_layer()
-    assert type(layer).__module__.startswith("channels_redis"), (
-        f"consumer tests run on the real Redis channel layer, not {type(layer)}")
-    assert settings.REDIS.configured
-    yield layer
-    channel_layers.backends.pop("default", None)
-    try:
-        await layer.close_pools()
-    except Exception:  # noqa: BLE001
-        pass
+def _real_redis():
+    """Consumer tests run the hub on the real Redis (apps/ws/hub.py's RedisSource), never the
+    embedded run's in-process fan-out."""
+    assert settings.REDIS.configured, "consumer tests need REDIS_URL"
 
 
 class World:

@@ -24,8 +24,11 @@ async def test_invalid_token_is_closed_4001(ws, world, token):
 
 
 async def test_expired_token_is_closed_4001(ws, world, settings):
+    from accounts.tokens import issue_token
+
     settings.CHAT_TOKEN_TTL_SECONDS = 0
-    client = await ws("/ws/chat/", token=world.alice_token, expect_established=False)
+    token = await orm(issue_token, world.alice)
+    client = await ws("/ws/chat/", token=token, expect_established=False)
     assert await client.expect_close() == 4001
 
 
@@ -107,3 +110,47 @@ async def test_invalid_token_does_not_fall_back_to_the_cookie(ws, world):
     headers = [(b"host", b"testserver"), (b"origin", b"http://testserver"), (b"cookie", cookie)]
     client = await ws("/ws/chat/?token=wrong", headers=headers, expect_established=False)
     assert await client.expect_close() == 4001
+
+
+@pytest.mark.parametrize("origin", [b"http://testserver:9999", b"https://testserver", b"http://localhost:9999",
+                                    b"null", b"http://testserver.evil.example", b"ws://testserver:8080"])
+async def test_cookie_origin_must_match_scheme_host_and_port(ws, world, origin):
+    cookie = await orm(_session_cookie, world.alice)
+    headers = [(b"host", b"testserver"), (b"origin", origin), (b"cookie", cookie)]
+    client = await ws("/ws/chat/", headers=headers, expect_established=False)
+    assert await client.expect_close() == 4001
+
+
+async def test_cookie_origin_with_the_default_port_spelled_out_is_the_same_site(ws, world):
+    cookie = await orm(_session_cookie, world.alice)
+    headers = [(b"host", b"testserver"), (b"origin", b"http://testserver:80"), (b"cookie", cookie)]
+    client = await ws("/ws/chat/", headers=headers)
+    assert client.established["user_id"] == world.alice.id
+
+
+async def test_tls_ended_at_a_trusted_proxy_keeps_the_https_origin(world, settings):
+    """Behind an ingress that ends TLS the socket is plain ws, the page https: the proxy's
+    X-Forwarded-Proto counts when the peer is a trusted proxy, and only then."""
+    from channels.testing import WebsocketCommunicator
+
+    from config.asgi import application
+    from tests.ws.client import Client
+
+    cookie = await orm(_session_cookie, world.alice)
+    headers = [(b"host", b"testserver"), (b"origin", b"https://testserver"), (b"cookie", cookie),
+               (b"x-forwarded-proto", b"https")]
+
+    async def connect(peer: str) -> Client:
+        comm = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+        comm.scope["client"] = [peer, 50000]  # read when the application first runs, on connect
+        assert (await comm.connect(timeout=10))[0]
+        return Client(comm, peer)
+
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    untrusted = await connect("203.0.113.9")
+    assert await untrusted.expect_close() == 4001
+    trusted = await connect("10.1.2.3")
+    try:
+        assert (await trusted.expect("connection_established", timeout=10))["user_id"] == world.alice.id
+    finally:
+        await trusted.disconnect()

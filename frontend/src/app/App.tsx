@@ -1,7 +1,7 @@
 import { App as AntApp, ConfigProvider, Spin } from 'antd';
 import { useEffect } from 'react';
 import { LoginScreen } from '../features/auth/LoginScreen';
-import { restoreLogin } from '../features/auth/actions';
+import { followLogoutInOtherTabs, restoreLogin } from '../features/auth/actions';
 import { ChatScreen } from './ChatScreen';
 import { navigate, parseRoute, usePath } from './router';
 import { chatStore, useChat } from './store';
@@ -13,6 +13,7 @@ function Screens() {
 
   useEffect(() => {
     void restoreLogin(chatStore);
+    return followLogoutInOtherTabs(chatStore);
   }, []);
 
   useEffect(() => {

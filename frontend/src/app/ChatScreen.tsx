@@ -1,6 +1,6 @@
 import { Spin } from 'antd';
 import { useEffect, useState } from 'react';
-import { logOut } from '../features/auth/actions';
+import { forgetLogin } from '../features/auth/actions';
 import { ChatArea } from '../features/messages/ChatArea';
 import { RoomSidebar } from '../features/rooms/RoomSidebar';
 import { startRum } from '../features/rum/reporter';
@@ -18,7 +18,7 @@ export function ChatScreen({ route }: { route: Route }) {
     if (!me) return;
     let stopped = false;
     let running: AppServices | null = null;
-    void startSession(chatStore, me, () => logOut(chatStore)).then((session) => {
+    void startSession(chatStore, me, () => forgetLogin(chatStore)).then((session) => {
       running = { session, rum: startRum() };
       if (stopped) return stopServices(running);
       setServices(running);

@@ -74,7 +74,6 @@ REDIS_MASTER_NAME: {{ .Values.redis.masterName | quote }}
 REDIS_URL: {{ .Values.redis.url | quote }}
 {{- end }}
 REDIS_DB: {{ .Values.redis.db | quote }}
-CHANNEL_LAYER_BACKEND: {{ .Values.config.channelLayerBackend | quote }}
 LOG_LEVEL: {{ .Values.config.logLevel | quote }}
 ACCESS_LOG_LEVEL: {{ .Values.config.accessLogLevel | quote }}
 {{- with .Values.config.otlpEndpoint }}

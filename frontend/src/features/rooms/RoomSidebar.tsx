@@ -39,7 +39,7 @@ export function RoomSidebar({ activeRoomId }: { activeRoomId: number | null }) {
             <Button data-testid="new-room" type="primary" shape="circle" icon={<PlusOutlined />} onClick={() => setCreating(true)} />
           </Tooltip>
           <Tooltip title="Sign out">
-            <Button type="text" shape="circle" icon={<LogoutOutlined />} onClick={() => logOut(chatStore)} />
+            <Button type="text" shape="circle" icon={<LogoutOutlined />} onClick={() => void logOut(chatStore)} />
           </Tooltip>
         </div>
       </header>

@@ -8,6 +8,8 @@ export const api = {
   register: (username: string, password: string) =>
     request<AuthAnswer>('/api/auth/register/', { method: 'POST', body: { username, password } }),
   me: () => request<User>('/api/auth/me/'),
+  /** Revokes this device's token on the server: its sockets close (4001) on every server. */
+  logout: () => request<void>('/api/auth/logout/', { method: 'POST' }),
   searchUsers: (search: string) => request<User[]>('/api/users/', { query: { search } }),
 
   listRooms: () => request<Room[]>('/api/chat/rooms/'),

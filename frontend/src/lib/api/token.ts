@@ -1,5 +1,5 @@
 /** The auth token lives in localStorage so a reload stays logged in. */
-const TOKEN_KEY = 'chat.token';
+export const TOKEN_KEY = 'chat.token';
 
 export function loadToken(): string | null {
   try {

@@ -3,6 +3,7 @@ import { Emitter } from './emitter';
 import {
   CLOSE_FORBIDDEN,
   CLOSE_POLICY,
+  CLOSE_TOO_MANY_SOCKETS,
   CLOSE_UNAUTHENTICATED,
   parseServerFrame,
   type ClientFrame,
@@ -201,7 +202,7 @@ export class RealtimeClient implements FrameSender {
       return;
     }
     // A policy close (rate limit) still reconnects, but from the longest wait.
-    if (code === CLOSE_POLICY) this.attempt = Math.max(this.attempt, 16);
+    if (code === CLOSE_POLICY || code === CLOSE_TOO_MANY_SOCKETS) this.attempt = Math.max(this.attempt, 16);
     // Everything else reconnects with the jittered backoff, and the open syncs every room: a
     // dropped network, CLOSE_SERVICE_RESTART (1012: deploy, channel-layer failure) and
     // CLOSE_TRY_AGAIN_LATER (1013: this socket did not read its frames fast enough) alike.

@@ -51,6 +51,10 @@ export type ConnectionState = 'online' | 'connecting' | 'offline';
 export const CLOSE_UNAUTHENTICATED = 4001;
 export const CLOSE_FORBIDDEN = 4003;
 export const CLOSE_POLICY = 4008;
+/** No such WebSocket path. */
+export const CLOSE_NOT_FOUND = 4004;
+/** This user has the most sockets the server allows open (every tab counts): retry much later. */
+export const CLOSE_TOO_MANY_SOCKETS = 4029;
 /** The server is restarting, or its channel layer failed: reconnect with backoff, then sync. */
 export const CLOSE_SERVICE_RESTART = 1012;
 /** Try again later: the server closed a socket that did not read its frames. Handled like 1012. */

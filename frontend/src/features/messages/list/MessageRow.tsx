@@ -90,12 +90,13 @@ export const MessageRow = memo(function MessageRow({ message, status, mine, myId
       data-status={status}
       {...idAttrs}
     >
-      {showAuthor && !mine && <div className="message-author">{message.user.username}</div>}
+      {showAuthor && !mine && <div className="message-author" dir="auto">{message.user.username}</div>}
       <div className="message-bubble">
         {message.deleted ? (
           <span className="message-deleted" data-testid="message-content">message deleted</span>
         ) : (
-          <span className="message-content" data-testid="message-content">{message.content}</span>
+          // Isolated, with its own direction: a right-to-left override in the text stays inside it.
+          <span className="message-content" data-testid="message-content" dir="auto">{message.content}</span>
         )}
         <span className="message-meta">
           {message.edited_at && !message.deleted && <span className="message-edited">edited</span>}
