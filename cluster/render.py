@@ -61,9 +61,15 @@ def app_env(topology: Topology) -> dict[str, str]:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "CSRF_TRUSTED_ORIGINS": origins,
         "WS_ALLOWED_ORIGINS": origins,
-        # Plain http on the loopback: a Secure cookie would never come back from the browser.
+        # Plain http on the loopback: a Secure cookie would never come back from the browser, and
+        # there is no https to redirect to or to pin with HSTS.
         "SESSION_COOKIE_SECURE": "false",
         "CSRF_COOKIE_SECURE": "false",
+        "SECURE_SSL_REDIRECT": "false",
+        "SECURE_HSTS_SECONDS": "0",
+        # The proxy is the one peer whose X-Forwarded-For / -Proto the processes believe.
+        "TRUSTED_PROXIES": "127.0.0.1/32",
+        "METRICS_TOKEN": _secret(topology, "metrics_token", lambda: secrets.token_hex(24)),
         "DATABASE_URL": database_url(topology),
         "REDIS_URL": "",
         "REDIS_SENTINELS": ",".join(f"127.0.0.1:{p}" for p in topology.sentinel_ports),
