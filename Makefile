@@ -7,7 +7,7 @@ PORT ?= 8000
 HAS_FRONTEND := $(wildcard frontend/package.json)
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.* frontend/tsconfig*.json -type f 2>/dev/null)
 
-.PHONY: run test install spa system-deps bench-history bench-realtime bench-web loadtest
+.PHONY: run test install spa system-deps bench-history bench-realtime bench-web loadtest cluster cluster-stop cluster-status drills
 
 install: .venv/.installed
 
@@ -61,9 +61,29 @@ bench-web: install spa system-deps
 	$(PY) -m loadtests.bench_web
 
 # Locust scenarios against any deployment: SCENARIO=HistoryReader|Chatter|ReconnectStorm (docs/loadtest.md).
+# TARGET defaults to the cluster's proxy when `make cluster` runs (reports in its run directory).
+CLUSTER_REPORTS := $(or $(CLUSTER_DIR),var/cluster)/reports
 loadtest: install
+	@target="$(TARGET)"; reports=""; \
+	if [ -z "$$target" ] && target=$$($(PY) -m cluster url); then \
+	  reports="--csv $(CLUSTER_REPORTS)/locust --html $(CLUSTER_REPORTS)/locust.html"; fi; \
+	target=$${target:-http://127.0.0.1:8000}; echo "load test against $$target"; \
 	.venv/bin/locust -f loadtests/locustfile.py --headless -u $(or $(USERS),20) -r 10 -t $(or $(TIME),30s) \
-	  --host $(or $(TARGET),http://127.0.0.1:8000) $(SCENARIO)
+	  --host $$target $$reports $(SCENARIO)
+
+# The production topology on one machine (docs/operations.md "The cluster on one machine"): proxy on :8080.
+cluster: install spa system-deps
+	$(PY) -m cluster up
+
+cluster-stop: install
+	$(PY) -m cluster stop
+
+cluster-status: install
+	$(PY) -m cluster status
+
+# The fault drills (a)-(f) on a cluster of their own (own ports, own PostgreSQL); DRILLS="a c" for some.
+drills: install spa system-deps
+	$(PY) -m cluster.drills $(DRILLS)
 
 # make tools, image and the kind load test (kind-up, kind-deps, kind-deploy, kind-loadtest, kind-down).
 include k8s/kind.mk

@@ -22,6 +22,16 @@ WS_RATE_LIMITED = Counter("chat_ws_rate_limited_total", "Frames refused by the p
 HTTP_REQUEST_SECONDS = Histogram(
     "chat_http_request_seconds", "HTTP request latency by route", ["route", "method", "status"], buckets=_LATENCY)
 
+# --- Worker and Web Push (issue 9; the worker serves these on CHAT_WORKER_METRICS_PORT) ---------
+WORKER_TASKS = Counter("chat_worker_tasks_total", "Worker tasks finished, by task and state", ["task", "state"])
+WORKER_TASK_SECONDS = Histogram("chat_worker_task_seconds", "Worker task run time", ["task"], buckets=_LATENCY)
+WORKER_QUEUE_LENGTH = Gauge("chat_worker_queue_length", "Messages waiting in a broker queue (sampled)", ["queue"])
+PUSH_REQUESTS = Counter("chat_push_requests_total", "Web Push requests by result", ["result"])
+PUSH_NOTIFY_SECONDS = Histogram(
+    "chat_push_notify_seconds", "Message commit -> push request sent",
+    buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 5, 10, 30, 60))
+PUSH_ENQUEUE_ERRORS = Counter(
+    "chat_push_enqueue_errors_total", "Stored messages whose notification could not be queued (broker down)")
 # --- fan-out (apps/ws/hub.py), per ws process ---------------------------------------------
 FANOUT_DELIVERIES = Counter("chat_fanout_deliveries_total", "Frames written to sockets by the local fan-out", ["kind"])
 FANOUT_PUBLICATIONS = Counter(

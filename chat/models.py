@@ -89,6 +89,67 @@ class Reaction(models.Model):
         ]
 
 
+# --- Web Push (docs/flows/notifications.md) ---------------------------------------------------
+
+class PushSubscription(models.Model):
+    """A browser's Web Push subscription: one per device and browser profile. The endpoint is
+    the identity (a browser re-subscribing sends the same one; a new user on that browser takes
+    it over)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions")
+    endpoint = models.URLField(max_length=2048, unique=True)
+    p256dh = models.CharField(max_length=100)  # the browser's P-256 public key, base64url (65 bytes)
+    auth = models.CharField(max_length=32)  # the shared auth secret, base64url (16 bytes)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["user"], name="pushsub_user_idx")]
+
+
+class RoomMute(models.Model):
+    """A member who does not want push notifications from a room (the socket still delivers)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "room"], name="roommute_user_room_uniq")]
+
+
+class PushNotification(models.Model):
+    """The notification ledger: one row per (subscription, message) ever notified, claimed and
+    committed before the push request is made, so retries, duplicate task deliveries and a
+    killed worker never notify a device twice for a message (the rules: chat/notifications.py)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"      # decided, not yet tried
+        SENDING = "sending"      # a worker holds it until lease_until (the request is under way)
+        RETRYING = "retrying"    # the push service did not take it; try again at next_attempt_at
+        SENT = "sent"            # the push service accepted it (201)
+        DROPPED = "dropped"      # given up (413, read meanwhile, too many attempts, refused)
+
+    subscription = models.ForeignKey(PushSubscription, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    seq = models.BigIntegerField()
+    unread = models.IntegerField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.IntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "message"], name="pushnotif_sub_message_uniq"),
+        ]
+        indexes = [models.Index(fields=["subscription", "room", "seq"], name="pushnotif_sub_room_seq_idx")]
+
+
 class UsernameKey(models.Model):
     """A username's comparison key (chat.text.username_key: NFKC + case folding), unique: `Nino`,
     `NINO` and `ｎｉｎｏ` are one name. The username itself is shown as it was typed."""

@@ -6,6 +6,9 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
+# make cluster: the front proxy and PostgreSQL's server binaries (the drills' own instance)
+command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)  # promtool: the alert rule unit tests
 [ -f /usr/share/fonts/truetype/noto/NotoSansGeorgian-Regular.ttf ] || missing+=(fonts-noto-core)
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi

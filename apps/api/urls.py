@@ -1,7 +1,7 @@
 from django.urls import path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from apps.api import views
+from apps.api import push_views, views
 from apps.api.converters import IdConverter
 
 register_converter(IdConverter, "id")
@@ -21,6 +21,9 @@ urlpatterns = [
     path("chat/messages/", views.MessagesView.as_view(), name="messages"),
     path("chat/messages/<id:message_id>/", views.MessageView.as_view(), name="message"),
     path("chat/messages/<id:message_id>/reactions/<str:emoji>/", views.ReactionView.as_view(), name="reaction"),
+    path("chat/rooms/<id:room_id>/mute/", push_views.RoomMuteView.as_view(), name="room-mute"),
+    path("push/vapid-key/", push_views.VapidKeyView.as_view(), name="push-vapid-key"),
+    path("push/subscriptions/", push_views.PushSubscriptionsView.as_view(), name="push-subscriptions"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view: its script is a separate file (no inline script under the CSP).
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),

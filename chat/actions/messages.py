@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from chat import counters, events, frames, queries, tracing
+from chat import counters, events, frames, notifications, queries, tracing
 from chat.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chat.models import Message, Reaction
 from chat.payloads import MessagePayload, message_by_id, message_payload
@@ -42,6 +42,7 @@ def send_message(sender, *, room_id: int, content: object, temp_id: object = Non
         content=text, message_type=message_type, temp_id=temp_id, created_at=row.created_at,
         change_seq=row.change_seq)
     events.publish(room_id, frames.message_new(message), seq=row.seq, change=row.change_seq, exclude=origin)
+    notifications.message_stored(row.id)  # push to offline members, after commit (chat/notifications.py)
     return SendResult(message, created=True)
 
 

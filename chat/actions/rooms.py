@@ -40,7 +40,9 @@ def create_room(creator, *, name: object = "", kind: object = "group", members: 
         room = Room.objects.create(kind=kind, name=name, created_by=creator)
         Membership.objects.create(room=room, user=creator, role=Membership.Role.OWNER)
         Membership.objects.bulk_create([Membership(room=room, user_id=uid) for uid in member_ids])
-        _announce_room(room.id, member_ids)
+        # The creator too: their open sockets (the tab that created it over HTTP) must subscribe,
+        # or their first message over the socket is refused and they hear nothing in the room.
+        _announce_room(room.id, [creator.id, *member_ids])
     return queries.room_detail(creator.id, room.id), True
 
 

@@ -203,12 +203,70 @@ if REDIS.configured:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# --- Celery ---------------------------------------------------------------------------------
-CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = celery_broker(REDIS)
+# --- Celery worker and Web Push (apps/worker, docs/operations.md "Worker") -------------------
+INSTALLED_APPS += ["apps.worker"]
+_CELERY_TRANSPORT = {
+    # Every broker key carries the deployment's prefix, like the channel layer and presence.
+    "global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:",
+    # acks_late: a task stays in Redis's unacked set until it finishes; a worker that dies
+    # (SIGKILL, OOM, node loss) has its task handed to another after this many seconds. Longer
+    # than any task runs (a push request times out after CHAT_PUSH_TIMEOUT_SECONDS, retries wait
+    # in countdowns capped below it), short enough that a killed worker delays a notification by
+    # minutes, not the kombu default hour. A redelivered task is harmless: PostgreSQL's
+    # notification ledger makes it a no-op.
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300),
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": 1,
+    # A broker that vanishes mid-failover must not hang a send (the enqueue runs after commit).
+    "socket_timeout": 2.0,
+    "socket_connect_timeout": 2.0,
+    "socket_keepalive": True,
+}
+if REDIS.uses_sentinel:
+    _auth = f":{REDIS.password}@" if REDIS.password else ""
+    CELERY_BROKER_URL = ";".join(f"sentinel://{_auth}{h}:{p}/{REDIS.db}" for h, p in REDIS.sentinels)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"master_name": REDIS.master_name, **_CELERY_TRANSPORT,
+                                       "sentinel_kwargs": {"password": REDIS.password} if REDIS.password else {}}
+elif REDIS.configured:
+    CELERY_BROKER_URL = REDIS.url
+    CELERY_BROKER_TRANSPORT_OPTIONS = dict(_CELERY_TRANSPORT)
+else:
+    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS.configured)
+# Embedded (no Redis): eager tasks run on one background thread, not inside the sender's request.
+CHAT_NOTIFY_IN_THREAD = env_bool("CHAT_NOTIFY_IN_THREAD", not REDIS.configured)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "chat.default"
+CELERY_TASK_ROUTES = {"chat.notify_*": {"queue": "chat.notifications"},
+                      "chat.push_*": {"queue": "chat.notifications"}}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Threads, not prefork: the work is waiting on PostgreSQL and push services, and the metrics
+# live in one process that serves them.
+CELERY_WORKER_POOL = env_str("CELERY_WORKER_POOL", "threads")
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 16)
+# SIGTERM (remapped to a cold shutdown, apps/worker/__init__.py) waits this long for running
+# tasks, then cancels them; acks_late puts them back in the queue for another worker.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env_float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", 20.0)
+CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_SEND_TASK_EVENTS = False
+CHAT_WORKER_METRICS_PORT = env_int("CHAT_WORKER_METRICS_PORT", 9808)
+# VAPID: the base64url raw private key (`vapid --gen` / docs/operations.md). Empty in DEBUG: a dev
+# pair is generated once into CHAT_VAR_DIR; a worker without DEBUG refuses to start without one.
+VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY", "")
+VAPID_SUBJECT = env_str("VAPID_SUBJECT", "mailto:ops@chat.invalid")
+CHAT_PUSH_TIMEOUT_SECONDS = env_float("CHAT_PUSH_TIMEOUT_SECONDS", 10.0)
+CHAT_PUSH_COALESCE_SECONDS = env_float("CHAT_PUSH_COALESCE_SECONDS", 0.5)
+CHAT_PUSH_MAX_ATTEMPTS = env_int("CHAT_PUSH_MAX_ATTEMPTS", 8)
+CHAT_PUSH_TTL_SECONDS = env_int("CHAT_PUSH_TTL_SECONDS", 24 * 3600)
+# Subscription endpoints must be https unless this is on (dev and tests push to local http).
+CHAT_PUSH_ALLOW_HTTP = env_bool("CHAT_PUSH_ALLOW_HTTP", DEBUG)
 
 LOGGING = {
     "version": 1,

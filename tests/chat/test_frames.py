@@ -172,8 +172,9 @@ async def test_every_server_frame(ws):  # noqa: F811 - the ws fixture
     # What the domain published is what the sockets were sent: the same text, never re-encoded.
     assert all(p.event["frame"] == events.encode(p.frame) for p in published)
     assert pick(sent_by_domain, "room_added")["room"]["id"] == room_id
+    # the creator's own sockets too (the tab that created the room over HTTP subscribes to it)
     assert {p.group for p in published if p.frame["type"] == "room_added"} == {
-        events.user_group(giorgi.id), events.user_group(tamar.id)}
+        events.user_group(nino.id), events.user_group(giorgi.id), events.user_group(tamar.id)}
     assert all(p.event["room"] == room_id for p in published)
 
     resync = frames.resync(room_id, "gap")  # sent by the fan-out (docs/protocol.md); built here only

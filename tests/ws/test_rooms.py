@@ -19,6 +19,17 @@ async def test_added_room_is_subscribed_on_the_all_rooms_socket(ws, world, make_
     assert new["message"]["content"] == "welcome"
 
 
+async def test_a_new_room_is_subscribed_on_the_creators_open_socket(ws, world):
+    alice_all = await ws("/ws/chat/", token=world.alice_token)
+    bob_all = await ws("/ws/chat/", token=world.bob_token)
+    room, _ = await orm(actions.create_room, world.alice, name="new", members=[world.bob.id])
+    assert (await alice_all.expect("room_added"))["room"]["id"] == room["id"]
+    assert (await bob_all.expect("room_added"))["room"]["id"] == room["id"]
+    await alice_all.send(type="message_send", room=room["id"], content="first", temp_id=temp_id())
+    await alice_all.expect("message_confirmed")
+    assert (await bob_all.expect("message_new"))["message"]["content"] == "first"
+
+
 async def test_removed_member_leaves_the_room_on_every_socket(ws, world):
     bob_room = await ws(f"/ws/chat/{world.room_id}/", token=world.bob_token)
     bob_all = await ws("/ws/chat/", token=world.bob_token)

@@ -1,0 +1,58 @@
+"""Tasks: load ids, call chat.notifications, schedule what it asks for. No rules here."""
+import threading
+
+from celery import shared_task
+from django.conf import settings
+from django.db import close_old_connections
+
+from chat import notifications
+
+# Broker-side bound on one notification's retries (chat counts attempts too; this is the backstop).
+MAX_TASK_RETRIES = 20
+
+
+@shared_task(name="chat.notify_message", bind=True)
+def notify_message(self, message_id: int) -> None:
+    """A message was stored: notify the members who should hear of it."""
+    for notification_id in notifications.plan(message_id):
+        outcome = notifications.attempt(notification_id)
+        if outcome.result == "retry":
+            _later(notification_id, outcome.retry_in, eager=self.request.is_eager)
+
+
+@shared_task(name="chat.push_retry", bind=True, max_retries=MAX_TASK_RETRIES)
+def push_retry(self, notification_id: int) -> None:
+    """Another try of one notification the push service did not take."""
+    outcome = notifications.attempt(notification_id)
+    if outcome.result != "retry":
+        return
+    if self.request.retries >= MAX_TASK_RETRIES:
+        notifications.give_up(notification_id)
+    elif self.request.is_eager:
+        _later(notification_id, outcome.retry_in, eager=True)
+    else:
+        raise self.retry(countdown=_countdown(outcome.retry_in))
+
+
+def _later(notification_id: int, seconds: float | None, *, eager: bool) -> None:
+    if not eager:
+        push_retry.apply_async((notification_id,), countdown=_countdown(seconds))
+        return
+    # Embedded (no broker): the retry waits on a timer thread instead of an ETA in Redis.
+    timer = threading.Timer(_countdown(seconds), _eager_retry, (notification_id,))
+    timer.daemon = True
+    timer.start()
+
+
+def _eager_retry(notification_id: int) -> None:
+    try:
+        push_retry.apply((notification_id,))
+    finally:
+        close_old_connections()
+
+
+def _countdown(seconds: float | None) -> float:
+    # ETA tasks wait unacked in the worker; past the broker's visibility timeout Redis would hand
+    # them out again. Longer waits are re-checked: chat keeps the real due time (next_attempt_at).
+    limit = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 300) / 2
+    return min(max(seconds or 0.0, 0.0), limit)

@@ -1,0 +1,233 @@
+"""Who is notified of a new message, with what, and the ledger that makes it happen once.
+
+The steps (docs/flows/notifications.md):
+1. `message_stored` (called by send_message) queues `notify_message` after commit, through the
+   queue the worker app installs (`use_queue`); a short countdown lets a burst settle.
+2. `plan(message_id)`: the members to notify are those with a push subscription, no open socket
+   (chat.presence), no mute on the room, and a read watermark below the message. Each of their
+   subscriptions gets ONE ledger row for the room's newest message, carrying the unread count:
+   a burst of five is one "5 new messages in ..." notification, because the tasks of the four
+   other messages find a row at a seq >= theirs and do nothing.
+3. `attempt(notification_id)`: claim the row (a conditional UPDATE, committed before the request),
+   send, record the answer. 404/410 delete the subscription; 429/5xx/timeouts are retried with
+   exponential backoff (Retry-After honoured); 413 drops.
+
+Never twice: the ledger's UNIQUE(subscription, message) and the claim's state machine live in
+PostgreSQL, so retried tasks, a task delivered twice, and two workers racing all resolve to one
+request per notification. The one window no protocol can close is a request whose outcome is
+unknown (a timeout, or a worker killed while the request was in flight): that claim is sent
+again once its lease expires, with the same Topic, so the push service and the browser replace
+the earlier copy instead of showing a second one. We chose that over at-most-once because a
+lost notification is silent and a replaced one is not visible.
+"""
+import json
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from chat import metrics, presence, webpush
+from chat.models import Membership, Message, PushNotification, PushSubscription, Room, RoomMute
+
+log = logging.getLogger(__name__)
+State = PushNotification.State
+
+_queue: Callable[[int], None] | None = None
+
+
+def use_queue(enqueue: Callable[[int], None]) -> None:
+    """The worker app registers how a stored message reaches the notification task."""
+    global _queue
+    _queue = enqueue
+
+
+def message_stored(message_id: int) -> None:
+    """Queue the notification work for a new message once its transaction has committed."""
+    if _queue is not None:
+        transaction.on_commit(lambda: _enqueue(message_id))
+
+
+def _enqueue(message_id: int) -> None:
+    try:
+        _queue(message_id)
+    except Exception:  # noqa: BLE001 - the message is stored and delivered live; only its push is lost
+        metrics.PUSH_ENQUEUE_ERRORS.inc()
+        log.exception("could not queue the notification of message %s", message_id)
+
+
+# --- 1. the plan ------------------------------------------------------------------------------
+
+def _lease() -> timedelta:
+    # The request's own timeout plus slack: past this, the claimer is dead or lost the answer.
+    return timedelta(seconds=settings.CHAT_PUSH_TIMEOUT_SECONDS + 5)
+
+
+def _claimable(now) -> Q:
+    return (Q(state=State.PENDING) | Q(state=State.RETRYING, next_attempt_at__lte=now)
+            | Q(state=State.SENDING, lease_until__lt=now))
+
+
+def recipients(message: Message) -> list[Membership]:
+    """Members to notify of `message`: not the sender, subscribed, not muted, not read, offline."""
+    candidates = list(
+        Membership.objects.filter(room_id=message.room_id, last_read_seq__lt=message.seq)
+        .exclude(user_id=message.sender_id)
+        .filter(user__push_subscriptions__isnull=False)
+        .exclude(user_id__in=RoomMute.objects.filter(room_id=message.room_id).values("user_id"))
+        .distinct()
+    )
+    if not candidates:
+        return []
+    online = presence.store().online_user_ids([m.user_id for m in candidates])
+    return [m for m in candidates if m.user_id not in online]
+
+
+def plan(message_id: int) -> list[int]:
+    """Record (idempotently) the notifications this message calls for; return the ledger rows
+    that are ready to be attempted now (new ones, and unfinished ones a crash left behind)."""
+    message = Message.objects.filter(id=message_id, deleted_at__isnull=True).first()
+    if message is None:
+        return []
+    members = recipients(message)
+    if not members:
+        return []
+    newest = Message.objects.filter(room_id=message.room_id).order_by("-seq").first()
+    subscriptions = list(PushSubscription.objects.filter(user_id__in=[m.user_id for m in members]))
+    unread_of = {m.user_id: newest.seq - m.last_read_seq for m in members}
+    covered = set(PushNotification.objects.filter(
+        subscription__in=subscriptions, room_id=message.room_id, seq__gte=message.seq,
+    ).values_list("subscription_id", flat=True))
+    PushNotification.objects.bulk_create(
+        [PushNotification(subscription=s, message=newest, room_id=message.room_id, seq=newest.seq,
+                          unread=unread_of[s.user_id])
+         for s in subscriptions if s.id not in covered],
+        ignore_conflicts=True)  # a racing task created it first: UNIQUE(subscription, message)
+    return list(PushNotification.objects.filter(
+        _claimable(timezone.now()), subscription__in=subscriptions, room_id=message.room_id,
+        seq__gte=message.seq).values_list("id", flat=True))
+
+
+# --- 2. one attempt ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Outcome:
+    result: str  # sent | gone | retry | dropped | error | skipped
+    retry_in: float | None = None  # seconds until the next attempt (result == "retry")
+
+
+def _claim(notification_id: int) -> PushNotification | None:
+    now = timezone.now()
+    claimed = PushNotification.objects.filter(_claimable(now), id=notification_id).update(
+        state=State.SENDING, lease_until=now + _lease(), attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    return PushNotification.objects.select_related("subscription", "message", "message__sender", "room").get(
+        id=notification_id)
+
+
+def attempt(notification_id: int) -> Outcome:
+    """Claim one ledger row and make its push request; record what the push service said."""
+    with transaction.atomic():
+        notification = _claim(notification_id)
+    if notification is None:  # finished, held by another worker, or not due yet
+        return _not_claimed(notification_id)
+    if _read_meanwhile(notification):
+        _finish(notification, State.DROPPED, "read")
+        return Outcome("dropped")
+    sub = notification.subscription
+    body = payload(notification)
+    metrics.PUSH_NOTIFY_SECONDS.observe((timezone.now() - notification.message.created_at).total_seconds())
+    answer = webpush.send(sub.endpoint, sub.p256dh, sub.auth, body,
+                          topic=topic(notification.room_id), ttl=settings.CHAT_PUSH_TTL_SECONDS)
+    metrics.PUSH_REQUESTS.labels(answer.result).inc()
+    return _record(notification, answer)
+
+
+def _not_claimed(notification_id: int) -> Outcome:
+    row = PushNotification.objects.filter(id=notification_id).values("state", "next_attempt_at").first()
+    if row and row["state"] == State.RETRYING and row["next_attempt_at"]:
+        # Retry-After longer than one countdown may wait: ask again when it is due.
+        return Outcome("retry", max(0.0, (row["next_attempt_at"] - timezone.now()).total_seconds()))
+    return Outcome("skipped")
+
+
+def _read_meanwhile(notification: PushNotification) -> bool:
+    return Membership.objects.filter(room_id=notification.room_id, user_id=notification.subscription.user_id,
+                                     last_read_seq__gte=notification.seq).exists()
+
+
+def _finish(notification: PushNotification, state: str, reason: str = "") -> None:
+    PushNotification.objects.filter(id=notification.id, state=State.SENDING).update(
+        state=state, reason=reason, lease_until=None,
+        sent_at=timezone.now() if state == State.SENT else None)
+
+
+def retry_delay(attempts: int, retry_after: float | None) -> float:
+    """Exponential backoff with jitter (1 s, 2 s, 4 s ... 5 min), never sooner than Retry-After."""
+    backoff = min(300.0, 2.0 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2)
+    return max(backoff, retry_after or 0.0)
+
+
+def _record(notification: PushNotification, answer: webpush.PushAnswer) -> Outcome:
+    if answer.result == "sent":
+        _finish(notification, State.SENT)
+        return Outcome("sent")
+    if answer.result == "gone":
+        # The browser unsubscribed or the subscription expired: forget it (its ledger rows go too).
+        PushSubscription.objects.filter(id=notification.subscription_id).delete()
+        return Outcome("gone")
+    if answer.result == "retry" and notification.attempts < settings.CHAT_PUSH_MAX_ATTEMPTS:
+        delay = retry_delay(notification.attempts, answer.retry_after)
+        PushNotification.objects.filter(id=notification.id, state=State.SENDING).update(
+            state=State.RETRYING, lease_until=None, reason=f"{answer.status or answer.detail}"[:40],
+            next_attempt_at=timezone.now() + timedelta(seconds=delay))
+        return Outcome("retry", delay)
+    reason = answer.detail or f"status {answer.status}"
+    log.warning("push dropped for subscription %s: %s %s", notification.subscription_id, answer.result, reason)
+    _finish(notification, State.DROPPED, f"{answer.result}: {reason}"[:40])
+    return Outcome("dropped" if answer.result == "retry" else answer.result)
+
+
+def give_up(notification_id: int) -> None:
+    """The retry task ran out of tries (the broker-side bound): drop whatever is left."""
+    PushNotification.objects.filter(id=notification_id).exclude(state__in=[State.SENT, State.DROPPED]).update(
+        state=State.DROPPED, reason="gave up", lease_until=None)
+
+
+# --- 3. what the notification says ------------------------------------------------------------
+
+_BODY_CHARS = 160
+
+
+def topic(room_id: int) -> str:
+    """RFC 8030 Topic (<= 32 URL-safe base64 characters): one pending notification per room."""
+    return f"room-{room_id}"
+
+
+def _room_title(room: Room, user_id: int) -> str:
+    if room.name:
+        return room.name
+    other = (Membership.objects.filter(room_id=room.id).exclude(user_id=user_id)
+             .values_list("user__username", flat=True).first())
+    return other or "a chat"
+
+
+def payload(notification: PushNotification) -> bytes:
+    """Small JSON (well under the 4 KB Web Push limit): what the service worker shows and the
+    room + seq a click opens."""
+    message = notification.message
+    room_title = _room_title(notification.room, notification.subscription.user_id)
+    count = notification.unread
+    title = f"{count} new messages in {room_title}" if count > 1 else f"{message.sender.username} in {room_title}"
+    text = message.content if len(message.content) <= _BODY_CHARS else message.content[:_BODY_CHARS - 1] + "…"
+    body = f"{message.sender.username}: {text}" if count > 1 else text
+    return json.dumps({
+        "type": "message", "room": notification.room_id, "seq": notification.seq, "message": message.id,
+        "unread": count, "title": title, "body": body, "tag": topic(notification.room_id),
+    }, ensure_ascii=False, separators=(",", ":")).encode()

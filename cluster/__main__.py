@@ -1,0 +1,5 @@
+import sys
+
+from cluster.control import main
+
+sys.exit(main())
