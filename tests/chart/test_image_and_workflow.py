@@ -84,7 +84,9 @@ def test_the_charts_environment_satisfies_the_production_settings():
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1]) == {
         "hosts": ["chat.example.org", "10.1.2.3"], "engine": "django.db.backends.postgresql",
-        "broker": "sentinel://sentinel-a:26379/0;sentinel://sentinel-b:26379/0;sentinel://sentinel-c:26379/0",
+        # the master's password rides in the broker URL (kombu's sentinel transport)
+        "broker": ("sentinel://:ci-redis-password@sentinel-a:26379/0;sentinel://:ci-redis-password@sentinel-b:26379/0;"
+                   "sentinel://:ci-redis-password@sentinel-c:26379/0"),
         "master": "chat-master", "fanout": "chat-master", "debug": False,
     }
 
