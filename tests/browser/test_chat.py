@@ -64,6 +64,9 @@ def test_offline_sends_arrive_once_in_order_after_reconnect(chat_server, new_pag
     open_room(b, room["id"])
     send(a, "before")
     expect(item_by_seq(b, 1).get_by_test_id("message-content")).to_have_text("before")
+    # The fan-out may reach giorgi before nino's own confirmation arrives: wait for it, so only
+    # the three offline sends are pending below.
+    expect(a.locator('[data-testid="message-item"][data-status="pending"]')).to_have_count(0)
 
     # The network goes away (DevTools network emulation, as the OS would report it): the app
     # drops its socket and says so.
