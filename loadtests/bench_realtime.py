@@ -60,6 +60,8 @@ def server_env(args, db: str, prefix: str, redis_env: dict | None) -> dict:
            "ALLOWED_HOSTS": "127.0.0.1,localhost", "DATABASE_URL": seeding.database_url(db),
            "REDIS_URL": REDIS_URL, "REDIS_SENTINELS": None, "PROMETHEUS_MULTIPROC_DIR": None,
            "REDIS_KEY_PREFIX": prefix, "LOG_LEVEL": "WARNING", "METRICS_TOKEN": os.environ["METRICS_TOKEN"],
+           # the idle scenario opens 10,000 sockets with the tokens of a few hundred users
+           "CHAT_WS_MAX_SOCKETS_PER_USER": "1000000",
            "PYTHONUNBUFFERED": "1"}
     return {**env, **(redis_env or {}), **dict(kv.split("=", 1) for kv in args.server_env)}
 
