@@ -57,6 +57,16 @@ def not_delivered_live(member, stored) -> list[int]:
     return sorted(member.seqs.missing_live({seq for seq, _, _ in stored}))
 
 
+def assert_all_live(members, stored) -> None:
+    """No socket was closed and no client had to sync: every confirmed message of the others
+    reached every member as a live frame on the socket it already had."""
+    for m in members:
+        assert m.connects == 1 and m.closes == [], f"{m.name} kept its socket: {m.closes}"
+        missed = not_delivered_live(m, stored)
+        assert missed == [], f"{m.name} needed sync_request for {missed[:10]} (resyncs {m.resyncs})"
+        assert m.resyncs == [], m.resyncs
+
+
 def confirmed_at(members, temp_id) -> float:
     for m in members:
         if temp_id in m.confirmed_at:
