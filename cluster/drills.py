@@ -117,22 +117,36 @@ def running_again(topology: Topology, name: str, old_pid: int):
 
 
 def keep_down(topology: Topology, name: str) -> None:
-    """Stop the supervisor's automatic restart of a killed program (started again by the drill)."""
+    """Stop the supervisor's automatic restart of a killed program (started again by the drill).
+
+    A restart may be under way: stopping it waits for the program's own stop (up to its
+    stopwaitsecs on a loaded box), so the state is looked at again after every stop."""
     import xmlrpc.client
 
     rpc = control.rpc(topology)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + 60
+    while True:
         state = rpc.getProcessInfo(name)["statename"]
-        if state == "STOPPED":
+        if state in ("STOPPED", "FATAL"):  # FATAL: it gave up restarting; down as well
             return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name} could not be kept down (still {state})")
         if state in ("STARTING", "RUNNING", "BACKOFF"):
             try:
                 rpc.stopProcess(name, True)
             except xmlrpc.client.Fault:  # it changed state meanwhile: look again
                 pass
-        time.sleep(0.05)  # EXITED: the supervisor is about to restart it
-    raise RuntimeError(f"{name} could not be kept down")
+        time.sleep(0.05)  # EXITED or STOPPING: look again
+
+
+def start_if_down(topology: Topology, name: str) -> None:
+    import xmlrpc.client
+
+    try:
+        if control.rpc(topology).getProcessInfo(name)["statename"] in ("STOPPED", "FATAL", "EXITED"):
+            control.rpc(topology).startProcess(name, False)
+    except xmlrpc.client.Fault:  # started meanwhile (ALREADY_STARTED)
+        pass
 
 
 def proxy_state(topology: Topology, name: str, up: bool):
@@ -270,11 +284,12 @@ async def drill_d(topology: Topology, room: dict, pace: Pace) -> Outcome:
             await asyncio.to_thread(keep_down, topology, "api-1")
             out_of_rotation = await wait_for(proxy_state(topology, "api-1", False), "api-1 out of the proxy", 15)
             await asyncio.sleep(2.0)
-            await asyncio.to_thread(control.rpc(topology).startProcess, "api-1", False)
+            await asyncio.to_thread(start_if_down, topology, "api-1")
             restarted = await wait_for(running_again(topology, "api-1", old), "api-1 restarted", 60)
             in_rotation = await wait_for(proxy_state(topology, "api-1", True), "api-1 back in the proxy", 30)
             await asyncio.sleep(1.0)
         finally:
+            await asyncio.to_thread(start_if_down, topology, "api-1")  # whatever failed, the next drill has it
             await http.stop()
         out.figures = await talk.finish(fault_at, extra_confirmed=http.confirmed, extra_attempted=http.attempted)
     out.figures.update(http_requests=http.requests, http_failed_cleanly=http.clean_failures,

@@ -26,7 +26,11 @@ async def test_a_missed_change_is_delivered_from_postgresql_before_the_next_mess
     second = await bob.expect("message_new")
     assert (first["message"]["seq"], first["message"]["content"]) == (1, "never published")
     assert (second["message"]["seq"], second["message"]["content"]) == (2, "published")
-    assert repairs("gaps") == gaps_before + 1 and repairs("messages") == messages_before + 1
+    # One gap, found either by the next publication (which is held and repairs only seq 1) or,
+    # on a slow box, by the position check that follows the subscription (which repairs seq 1 and 2
+    # at once if the send has committed by then).
+    assert repairs("gaps") == gaps_before + 1
+    assert repairs("messages") - messages_before in (1, 2)
     # the sender's own socket has message_confirmed for seq 2; the repaired seq 1 is news to it
     assert (await alice.expect("message_new"))["message"]["seq"] == 1
     await alice.expect("message_confirmed")
