@@ -86,6 +86,11 @@ def command_line(argv: list[str]) -> list[str]:
     if args.command == "api":
         return gunicorn(args.host, args.port, args.workers)
     if args.command == "worker":
+        # SIGTERM (what Kubernetes and supervisors send) becomes Celery's cold shutdown, which
+        # starts with the soft shutdown: running tasks get CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT
+        # to finish, then are cancelled and, being acks_late, go back to the queue. Without it
+        # SIGTERM is a warm shutdown that waits for tasks however long they take.
+        os.environ.setdefault("REMAP_SIGTERM", "SIGQUIT")
         return celery(rest)
     return migrate()
 

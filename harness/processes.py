@@ -101,6 +101,53 @@ def api_server(env_overrides: dict, port: int | None = None, workers: int = 2) -
     return launch("api", env, port, extra=("--workers", str(workers)))
 
 
+def worker(env_overrides: dict, metrics_port: int | None = None, name: str | None = None,
+           concurrency: int | None = None) -> "WorkerProcess":
+    """One Celery worker (`config.launch worker`) with production settings: the environment needs
+    SECRET_KEY, DATABASE_URL, Redis and VAPID_PRIVATE_KEY (the overrides bring them). Its port is
+    the metrics port; `wait_ready` waits for Celery's own "ready" line (consuming the queues)."""
+    metrics_port = metrics_port or free_port()
+    name = name or f"celery@worker-{metrics_port}"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.production", "ALLOWED_HOSTS": "127.0.0.1",
+           "CHAT_WORKER_METRICS_PORT": str(metrics_port), "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "INFO",
+           **env_overrides}
+    env = {k: v for k, v in env.items() if v is not None}
+    args = [sys.executable, "-m", "config.launch", "worker", "-Q", "chat.notifications,chat.default",
+            "--hostname", name, "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    if concurrency:
+        args += ["--concurrency", str(concurrency)]
+    return WorkerProcess(args, metrics_port, env, name)
+
+
+class WorkerProcess(Process):
+    def __init__(self, args: list[str], port: int, env: dict, name: str):
+        super().__init__(args, port, env, log_name="worker")
+        self.name = name
+        self.env = env
+
+    def wait_ready(self, timeout: float = 60.0) -> "WorkerProcess":
+        deadline = time.monotonic() + timeout
+        while " ready." not in self.output():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.proc.returncode}:\n{self.output()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"worker not ready after {timeout}s:\n{self.output()[-3000:]}")
+            time.sleep(0.1)
+        wait_for_port(self.port, timeout, self.proc)
+        return self
+
+    def signal(self, sig: int) -> None:
+        """A signal to the worker itself (its pid), as Kubernetes sends SIGTERM to a container's process."""
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+
+    def ping(self, timeout: float = 10.0) -> subprocess.CompletedProcess:
+        """The liveness probe's own command (helm/chat/templates/worker.yaml)."""
+        return subprocess.run([sys.executable, "-m", "celery", "-A", "apps.worker", "inspect", "ping", "-d",
+                               self.name, "--timeout", str(timeout)], env=self.env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=timeout + 60)
+
+
 def get(url: str, timeout: float = 10.0) -> tuple[int, bytes]:
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return response.status, response.read()

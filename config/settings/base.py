@@ -250,7 +250,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # live in one process that serves them.
 CELERY_WORKER_POOL = env_str("CELERY_WORKER_POOL", "threads")
 CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 16)
-# SIGTERM (remapped to a cold shutdown, apps/worker/__init__.py) waits this long for running
+# SIGTERM (remapped to a cold shutdown by config/launch.py: REMAP_SIGTERM=SIGQUIT) waits this long for running
 # tasks, then cancels them; acks_late puts them back in the queue for another worker.
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env_float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", 20.0)
 CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = True
