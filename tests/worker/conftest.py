@@ -23,6 +23,7 @@ from harness import clients, processes
 from harness.metrics import Scrape
 from harness.push import PushService, b64
 from tests.e2e.conftest import WSClient, daphnes  # noqa: F401 - the e2e Daphne fixture, reused
+from tests.ws.conftest import _close_thread_connections  # noqa: F401 - sync_to_async threads hold connections
 from tests.support.database import child_database_url
 
 SECRET = "worker-tests-" + "x" * 40
