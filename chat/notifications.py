@@ -8,7 +8,7 @@ The steps (docs/flows/notifications.md):
    subscriptions gets ONE ledger row for the room's newest message, carrying the unread count:
    a burst of five is one "5 new messages in ..." notification, because the tasks of the four
    other messages find a row at a seq >= theirs and do nothing.
-3. `attempt(notification_id)`: claim the row (a conditional UPDATE, committed before the request),
+3. `attempt_many(ids)`: load the batch in one query; claim each row (a conditional UPDATE, committed before its request),
    send, record the answer. 404/410 delete the subscription; 429/5xx/timeouts are retried with
    exponential backoff (Retry-After honoured); 413 drops.
 
@@ -121,27 +121,53 @@ class Outcome:
     retry_in: float | None = None  # seconds until the next attempt (result == "retry")
 
 
-def _claim(notification_id: int) -> PushNotification | None:
+def _load(notification_ids: list[int]) -> list[PushNotification]:
+    """What the requests of a batch need, in one query (rows not claimable now are left out)."""
+    return list(PushNotification.objects.select_related("subscription", "message", "message__sender", "room")
+                .filter(_claimable(timezone.now()), id__in=notification_ids).order_by("id"))
+
+
+def _claim(notification: PushNotification) -> bool:
+    """Take one row: a conditional UPDATE, committed (autocommit) before its request is made. Per
+    row, not per batch: each lease starts when its own request does, so a long batch never
+    holds rows whose lease ran out before their turn."""
     now = timezone.now()
-    claimed = PushNotification.objects.filter(_claimable(now), id=notification_id).update(
+    claimed = PushNotification.objects.filter(_claimable(now), id=notification.id).update(
         state=State.SENDING, lease_until=now + _lease(), attempts=F("attempts") + 1)
-    if not claimed:
-        return None
-    return PushNotification.objects.select_related("subscription", "message", "message__sender", "room").get(
-        id=notification_id)
+    if claimed:
+        notification.state, notification.attempts = State.SENDING, notification.attempts + 1
+    return bool(claimed)
 
 
 def attempt(notification_id: int) -> Outcome:
     """Claim one ledger row and make its push request; record what the push service said."""
-    with transaction.atomic():
-        notification = _claim(notification_id)
-    if notification is None:  # finished, held by another worker, or not due yet
-        return _not_claimed(notification_id)
-    if _read_meanwhile(notification):
-        _finish(notification, State.DROPPED, "read")
-        return Outcome("dropped")
+    return attempt_many([notification_id])[0][1]
+
+
+def attempt_many(notification_ids: list[int]) -> list[tuple[int, Outcome]]:
+    """Load the batch (one query) and who read meanwhile (one query), then per row: claim, make
+    the push request, record the answer (two statements and the request). A worker killed
+    mid-batch leaves only the row whose request was in flight to be sent again."""
+    if not notification_ids:
+        return []
+    rows = _load(notification_ids)
+    read = _read_meanwhile(rows)
+    titles: dict[tuple[int, int], str] = {}
+    outcomes: dict[int, Outcome] = {}
+    for notification in rows:
+        if not _claim(notification):  # finished, or taken by another worker since the load
+            continue
+        if notification.id in read:
+            _finish(notification, State.DROPPED, "read")
+            outcomes[notification.id] = Outcome("dropped")
+        else:
+            outcomes[notification.id] = _push(notification, titles)
+    return [(nid, outcomes[nid] if nid in outcomes else _not_claimed(nid)) for nid in notification_ids]
+
+
+def _push(notification: PushNotification, titles: dict) -> Outcome:
     sub = notification.subscription
-    body = payload(notification)
+    body = payload(notification, titles)
     metrics.PUSH_NOTIFY_SECONDS.observe((timezone.now() - notification.message.created_at).total_seconds())
     answer = webpush.send(sub.endpoint, sub.p256dh, sub.auth, body,
                           topic=topic(notification.room_id), ttl=settings.CHAT_PUSH_TTL_SECONDS)
@@ -157,9 +183,14 @@ def _not_claimed(notification_id: int) -> Outcome:
     return Outcome("skipped")
 
 
-def _read_meanwhile(notification: PushNotification) -> bool:
-    return Membership.objects.filter(room_id=notification.room_id, user_id=notification.subscription.user_id,
-                                     last_read_seq__gte=notification.seq).exists()
+def _read_meanwhile(notifications: list[PushNotification]) -> set[int]:
+    """The rows whose member has read up to the notified message since the plan (another device)."""
+    if not notifications:
+        return set()
+    read = {(room, user): seq for room, user, seq in Membership.objects.filter(
+        room_id__in={n.room_id for n in notifications},
+        user_id__in={n.subscription.user_id for n in notifications}).values_list("room_id", "user_id", "last_read_seq")}
+    return {n.id for n in notifications if read.get((n.room_id, n.subscription.user_id), 0) >= n.seq}
 
 
 def _finish(notification: PushNotification, state: str, reason: str = "") -> None:
@@ -218,11 +249,15 @@ def _room_title(room: Room, user_id: int) -> str:
     return other or "a chat"
 
 
-def payload(notification: PushNotification) -> bytes:
+def payload(notification: PushNotification, titles: dict | None = None) -> bytes:
     """Small JSON (well under the 4 KB Web Push limit): what the service worker shows and the
-    room + seq a click opens."""
+    room + seq a click opens. `titles` memoizes room titles over a batch."""
     message = notification.message
-    room_title = _room_title(notification.room, notification.subscription.user_id)
+    titles = {} if titles is None else titles
+    key = (notification.room_id, notification.subscription.user_id)
+    if key not in titles:
+        titles[key] = _room_title(notification.room, notification.subscription.user_id)
+    room_title = titles[key]
     count = notification.unread
     title = f"{count} new messages in {room_title}" if count > 1 else f"{message.sender.username} in {room_title}"
     text = message.content if len(message.content) <= _BODY_CHARS else message.content[:_BODY_CHARS - 1] + "…"

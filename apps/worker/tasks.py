@@ -14,8 +14,7 @@ MAX_TASK_RETRIES = 20
 @shared_task(name="chat.notify_message", bind=True)
 def notify_message(self, message_id: int) -> None:
     """A message was stored: notify the members who should hear of it."""
-    for notification_id in notifications.plan(message_id):
-        outcome = notifications.attempt(notification_id)
+    for notification_id, outcome in notifications.attempt_many(notifications.plan(message_id)):
         if outcome.result == "retry":
             _later(notification_id, outcome.retry_in, eager=self.request.is_eager)
 
