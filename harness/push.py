@@ -56,6 +56,15 @@ class FakeBrowser:
         return answer
 
 
+def new_browser(script: list | None = None) -> tuple[FakeBrowser, dict]:
+    """A browser's push keys: its P-256 pair and auth secret, and the `keys` it would publish."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    public = private.public_key().public_bytes(serialization.Encoding.X962,
+                                               serialization.PublicFormat.UncompressedPoint)
+    auth = os.urandom(16)
+    return FakeBrowser(private, auth, list(script or [(201, 0.0)])), {"p256dh": b64(public), "auth": b64(auth)}
+
+
 class PushService:
     def __init__(self, port: int | None = None, record: bool = True):
         self.port = port or free_port()
@@ -74,12 +83,9 @@ class PushService:
 
     def subscription(self, name: str, script: list | None = None) -> dict:
         """A new fake browser `name`: the subscription JSON PushManager.subscribe() would give."""
-        private = ec.generate_private_key(ec.SECP256R1())
-        public = private.public_key().public_bytes(serialization.Encoding.X962,
-                                                   serialization.PublicFormat.UncompressedPoint)
-        auth = os.urandom(16)
-        self.browsers[name] = FakeBrowser(private, auth, list(script or [(201, 0.0)]))
-        return {"endpoint": f"{self.base_url}/push/{name}", "keys": {"p256dh": b64(public), "auth": b64(auth)}}
+        browser, keys = new_browser(script)
+        self.browsers[name] = browser
+        return {"endpoint": f"{self.base_url}/push/{name}", "keys": keys}
 
     def for_browser(self, name: str) -> list[Request]:
         with self.lock:
