@@ -7,7 +7,7 @@ PORT ?= 8000
 HAS_FRONTEND := $(wildcard frontend/package.json)
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.* frontend/tsconfig*.json -type f 2>/dev/null)
 
-.PHONY: run test install spa system-deps bench-history bench-realtime bench-web loadtest cluster cluster-stop cluster-status drills
+.PHONY: run test install spa system-deps bench-history bench-realtime bench-web bench-worker loadtest cluster cluster-stop cluster-status drills
 
 install: .venv/.installed
 
@@ -59,6 +59,11 @@ bench-realtime: install
 
 bench-web: install spa system-deps
 	$(PY) -m loadtests.bench_web
+
+# Web Push notifications per second of one worker process, and commit -> push request at 200/s
+# (docs/benchmarks.md "Worker"); e.g. ARGS="--repeat 3" or ARGS="--pool prefork --concurrency 2".
+bench-worker: install
+	$(PY) -m loadtests.bench_worker $(ARGS)
 
 # Locust scenarios against any deployment: SCENARIO=HistoryReader|Chatter|ReconnectStorm (docs/loadtest.md).
 # TARGET defaults to the cluster's proxy when `make cluster` runs (reports in its run directory).
