@@ -1,6 +1,8 @@
 """Web Push transport: VAPID keys, one encrypted request to a push service, its answer classified.
 
-pywebpush encrypts (RFC 8291, aes128gcm) and posts; py_vapid signs the VAPID JWT (RFC 8292).
+pywebpush encrypts (RFC 8291, aes128gcm); py_vapid signs the VAPID JWT (RFC 8292), once per push
+service origin for hours; urllib3 posts on a keep-alive connection pool shared by the worker's
+threads (requests cost four times its CPU per post here: docs/benchmarks.md "Worker").
 What the answer means for the ledger is chat/notifications.py's business; here it is only named:
   sent     201/202: the push service took it
   gone     404/410: the subscription is dead (unsubscribed, expired)
@@ -18,7 +20,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import requests
+import urllib3
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
@@ -133,7 +135,8 @@ def classify(status: int, retry_after: str | None = None, body: str = "") -> Pus
 # request would be an ECDSA signature per notification for nothing).
 _JWT_LIFETIME = 12 * 3600
 _jwt_cache: dict[str, tuple[float, dict]] = {}
-_local = threading.local()
+_pool_lock = threading.Lock()
+_pool: urllib3.PoolManager | None = None
 
 
 def _vapid_headers(endpoint: str) -> dict:
@@ -149,29 +152,38 @@ def _vapid_headers(endpoint: str) -> dict:
     return headers
 
 
-def _session() -> requests.Session:
-    """A keep-alive session per thread (the worker runs a thread pool; Session is not thread-safe)."""
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = _local.session = requests.Session()
-    return session
+def _http() -> urllib3.PoolManager:
+    """One pool manager per process: a pool of keep-alive connections per push service, as many
+    as the worker has threads. No urllib3 retries: a POST whose outcome is unknown is the
+    ledger's decision (chat/notifications.py), not the transport's."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = urllib3.PoolManager(num_pools=32, maxsize=max(4, settings.CELERY_WORKER_CONCURRENCY),
+                                        retries=False)
+        return _pool
 
 
 def send(endpoint: str, p256dh: str, auth: str, payload: bytes, *, topic: str, ttl: int,
          urgency: str = "normal") -> PushAnswer:
     """Encrypt `payload` for the subscription and post it. `topic` makes the push service (and the
     browser, through the payload's tag) replace an earlier undelivered message of the same topic."""
-    headers = {**_vapid_headers(endpoint), "Topic": topic, "Urgency": urgency}
-    pusher = WebPusher({"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}},
-                       requests_session=_session())
+    body = WebPusher({"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}}).encode(
+        payload, "aes128gcm")["body"]
+    headers = {**_vapid_headers(endpoint), "TTL": str(ttl), "Topic": topic, "Urgency": urgency,
+               "Content-Encoding": "aes128gcm", "Content-Type": "application/octet-stream"}
+    timeout = settings.CHAT_PUSH_TIMEOUT_SECONDS
     try:
-        response = pusher.send(payload, headers, ttl=ttl, content_encoding="aes128gcm",
-                               timeout=settings.CHAT_PUSH_TIMEOUT_SECONDS)
-    except requests.Timeout:
-        return PushAnswer("retry", detail="timeout")
-    except requests.ConnectionError as exc:
+        response = _http().request("POST", endpoint, body=body, headers=headers,
+                                   timeout=urllib3.Timeout(connect=timeout, read=timeout))
+    except urllib3.exceptions.NewConnectionError as exc:  # before TimeoutError: it subclasses it
         return PushAnswer("retry", detail=f"connection: {type(exc).__name__}")
-    return classify(response.status_code, response.headers.get("Retry-After"), response.text)
+    except urllib3.exceptions.TimeoutError:
+        return PushAnswer("retry", detail="timeout")
+    except urllib3.exceptions.HTTPError as exc:  # reset, refused, protocol error, bad TLS
+        return PushAnswer("retry", detail=f"connection: {type(exc).__name__}")
+    return classify(response.status, response.headers.get("Retry-After"),
+                    response.data.decode("utf-8", errors="replace"))
 
 
 if __name__ == "__main__":  # python -m chat.webpush: a new VAPID_PRIVATE_KEY for a deployment

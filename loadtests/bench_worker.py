@@ -61,7 +61,7 @@ def env_for(db: str, prefix: str, vapid_key: str) -> dict:
     return {"DJANGO_SETTINGS_MODULE": "config.settings.production", "SECRET_KEY": "bench-worker-not-a-secret",
             "ALLOWED_HOSTS": "127.0.0.1", "DATABASE_URL": seeding.database_url(db), "REDIS_URL": REDIS_URL,
             "REDIS_SENTINELS": None, "REDIS_KEY_PREFIX": prefix, "VAPID_PRIVATE_KEY": vapid_key,
-            "CHAT_PUSH_ALLOW_HTTP": "true", "LOG_LEVEL": "WARNING", "DB_CONN_MAX_AGE": "0"}
+            "CHAT_PUSH_ALLOW_HTTP": "true", "LOG_LEVEL": "WARNING"}  # DB_CONN_MAX_AGE: the default, 600 s
 
 
 def setup_django(env: dict) -> None:

@@ -161,3 +161,26 @@ def test_liveness_command_answers(workers):
     worker.kill()
     result = worker.ping(timeout=2)
     assert result.returncode != 0  # a dead worker fails the probe
+
+
+def test_a_timeout_is_retried_with_the_same_topic_and_413_is_dropped(
+        broker, workers, push_service, make_user, make_room, api_client):
+    nino, giorgi, ana = make_user("nino"), make_user("giorgi"), make_user("ana")
+    room = make_room(owner=nino, members=[giorgi, ana], name="slow")
+    # giorgi's push service answers the first request after the worker gave up (2 s > 1 s timeout)
+    subscribe(api_client, giorgi, push_service, "giorgi", script=[(201, 2.0), (201, 0.0)])
+    subscribe(api_client, ana, push_service, "ana", script=[(413, 0.0)])
+    worker = workers(CHAT_PUSH_TIMEOUT_SECONDS="1")
+
+    send(nino, room["id"], "are you slow?")
+    metrics = wait_tasks(worker, 1, task="chat.push_retry")
+
+    giorgi_requests = push_service.for_browser("giorgi")
+    # The outcome of a timed-out request is unknown: it is sent again, the same Topic and payload
+    # (the browser replaces the first copy), and the ledger has it sent once.
+    assert len(giorgi_requests) == 2
+    assert len({(r.headers["topic"], r.payload["message"]) for r in giorgi_requests}) == 1
+    assert [r.status for r in push_service.for_browser("ana")] == [413]
+    states = {n.subscription.user_id: (n.state, n.attempts) for n in ledger()}
+    assert states == {giorgi.id: ("sent", 2), ana.id: ("dropped", 1)}
+    assert metrics.value("chat_push_requests_total", result="dropped") == 1
