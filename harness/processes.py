@@ -102,7 +102,7 @@ def api_server(env_overrides: dict, port: int | None = None, workers: int = 2) -
 
 
 def worker(env_overrides: dict, metrics_port: int | None = None, name: str | None = None,
-           concurrency: int | None = None) -> "WorkerProcess":
+           concurrency: int | None = None, cores: str | None = None) -> "WorkerProcess":
     """One Celery worker (`config.launch worker`) with production settings: the environment needs
     SECRET_KEY, DATABASE_URL, Redis and VAPID_PRIVATE_KEY (the overrides bring them). Its port is
     the metrics port; `wait_ready` waits for Celery's own "ready" line (consuming the queues)."""
@@ -116,6 +116,8 @@ def worker(env_overrides: dict, metrics_port: int | None = None, name: str | Non
             "--hostname", name, "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"]
     if concurrency:
         args += ["--concurrency", str(concurrency)]
+    if cores is not None:  # taskset execs: the pid stays the worker's
+        args = ["taskset", "-c", cores, *args]
     return WorkerProcess(args, metrics_port, env, name)
 
 
