@@ -53,6 +53,8 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--pool", default="threads", choices=["threads", "prefork", "solo"])
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--answer-ms", type=float, default=0.0,
+                        help="the endpoint holds each request this long (a real push service's round trip)")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--worker-cores", default="1", help="taskset for the worker ('' for none)")
     parser.add_argument("--client-cores", default="0", help="this process's cores ('' for none)")
@@ -100,7 +102,8 @@ def subscribe_all(layout: dict, push: "Endpoint") -> list[dict]:
 class Endpoint:
     """The push endpoint: aiohttp on its own event loop thread; (arrival, room id) per request."""
 
-    def __init__(self):
+    def __init__(self, answer_s: float = 0.0):
+        self.answer_s = answer_s
         self.port = processes.free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.lock = threading.Lock()
@@ -116,6 +119,8 @@ class Endpoint:
             room = int(request.headers.get("Topic", "room-0").rsplit("-", 1)[-1])
             with self.lock:
                 self.seen.append((time.time(), room))
+            if self.answer_s:
+                await asyncio.sleep(self.answer_s)
             return web.Response(status=201)
 
         async def main():
@@ -251,7 +256,7 @@ def one_run(args, rooms, users, recorder, env) -> dict:
     sent = sum(float(line.split()[-1]) for line in metrics.splitlines()
                if line.startswith('chat_push_requests_total{result="sent"}'))
     return {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "pool": args.pool,
-            "concurrency": args.concurrency, "members_per_room": args.members, "before": before,
+            "concurrency": args.concurrency, "members_per_room": args.members, "answer_ms": args.answer_ms, "before": before,
             "drain": drained, "paced": paced_result, "worker_push_sent_total": sent,
             "uptime_after": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()}
 
@@ -273,7 +278,7 @@ def main() -> None:
 
         if args.client_cores:
             os.sched_setaffinity(0, {int(c) for c in args.client_cores.split(",")})
-        push = Endpoint().start()
+        push = Endpoint(args.answer_ms / 1000).start()
         rooms = subscribe_all(layout, push)
         users = {u.id: u for u in get_user_model().objects.filter(id__in=[r["sender"] for r in rooms])}
         for i in range(args.repeat):
