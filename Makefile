@@ -5,7 +5,7 @@ PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 HAS_FRONTEND := $(wildcard frontend/package.json)
-FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.* frontend/tsconfig*.json -type f 2>/dev/null)
+FRONTEND_SOURCES := $(shell find frontend/src frontend/sw frontend/public frontend/index.html frontend/vite.config.* frontend/vite.sw.config.* frontend/tsconfig*.json -type f 2>/dev/null)
 
 .PHONY: run test install spa system-deps bench-history bench-realtime bench-web loadtest cluster cluster-stop cluster-status drills
 
