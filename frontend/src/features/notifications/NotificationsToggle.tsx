@@ -1,4 +1,4 @@
-import { BellOutlined } from '@ant-design/icons';
+import { SettingOutlined } from '@ant-design/icons';
 import { Button, Popover, Switch, Tooltip } from 'antd';
 import { useState } from 'react';
 import { useChat } from '../../app/store';
@@ -52,8 +52,8 @@ export function NotificationsSettings({ toggle }: { toggle: PushToggle }) {
       content={<NotificationsPanel toggle={toggle} />}
       placement="bottomRight"
     >
-      <Tooltip title="Settings: notifications">
-        <Button data-testid="settings-open" data-push={on ? 'on' : 'off'} type="text" shape="circle" icon={<BellOutlined />} />
+      <Tooltip title="Settings">
+        <Button data-testid="settings-open" data-push={on ? 'on' : 'off'} type="text" shape="circle" icon={<SettingOutlined />} />
       </Tooltip>
     </Popover>
   );
