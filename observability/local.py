@@ -164,8 +164,7 @@ def _commands(obs: Observe, prom: Path, am: Path) -> dict[str, list[str]]:
                          "--cluster.listen-address="],  # no gossip port: a single instance
         "prometheus": [PROMETHEUS, f"--config.file={prom}", f"--storage.tsdb.path={obs.dir / 'prometheus-data'}",
                        f"--web.listen-address=127.0.0.1:{obs.prometheus_port}",
-                       f"--web.external-url={obs.prometheus_url}", "--storage.tsdb.retention.time=7d",
-                       "--web.enable-lifecycle"],
+                       f"--web.external-url={obs.prometheus_url}", "--storage.tsdb.retention.time=7d"],
     }
 
 
