@@ -29,6 +29,7 @@ import asyncio
 import json
 import math
 import re
+import shutil
 import signal
 import socket
 import threading
@@ -302,9 +303,10 @@ def test_every_dashboard_panel_query_returns_data(observed):
     assert empty == [], "\n".join(f"{b} / {t}: {e}" for b, t, e in empty)
 
 
-def test_the_report_renders_from_prometheus(observed):
+def test_the_report_renders_from_prometheus(observed, tmp_path):
     obs, run = observed
     out = report.write(obs, obs.report_file)
+    shutil.copy(out, tmp_path / out.name)  # the run directory goes with the cluster; pytest keeps this
     page = out.read_text()
     _, counts = report.render(obs)
     assert out.parent == obs.topology.report_dir
