@@ -28,8 +28,9 @@ MAX_POINTS = 400  # per series: the step follows from the run's length
 
 def plots(ns: str, window: str) -> list[tuple[str, str, list[tuple[str, str]]]]:
     """(title, unit, [(PromQL, legend label)...]) of every plot; `{label}` in a legend is taken
-    from the series."""
+    from the series. A unit of "seconds" is drawn on a log scale (p50 and p99 apart by 10x+)."""
     sel = f'namespace="{ns}"'
+    ws = f'{sel}, job="ws"'  # every process exports the ws histograms (at 0): the ws processes only
 
     def q(metric: str, quantile: float, selector: str = sel) -> str:
         return f"histogram_quantile({quantile}, sum by (le) (rate({metric}_bucket{{{selector}}}[{window}])))"
@@ -40,12 +41,12 @@ def plots(ns: str, window: str) -> list[tuple[str, str, list[tuple[str, str]]]]:
             (q("chat_message_fanout_seconds", 0.5), "deliver p50"),
             (q("chat_message_fanout_seconds", 0.99), "deliver p99")]),
         ("Sends per second", "sends/s", [
-            (f"sum by (pod) (rate(chat_message_send_seconds_count{{{sel}}}[{window}]))", "ws {pod}"),
+            (f"sum by (pod) (rate(chat_message_send_seconds_count{{{ws}}}[{window}]))", "{pod}"),
             (f'sum(rate(chat_http_request_seconds_count{{{sel}, route="api/chat/messages/", method="POST"}}'
              f"[{window}]))", "HTTP POST")]),
         ("Frames delivered per second", "frames/s", [
             (f"sum by (kind) (rate(chat_fanout_deliveries_total{{{sel}}}[{window}]))", "{kind}")]),
-        ("Open WebSockets", "sockets", [(f"sum by (pod) (chat_ws_connections{{{sel}}})", "{pod}")]),
+        ("Open WebSockets", "sockets", [(f"sum by (pod) (chat_ws_connections{{{ws}}})", "{pod}")]),
         ("WebSocket closes by code", "closes/s", [
             (f"sum by (code) (rate(chat_ws_closes_total{{{sel}}}[{window}])) > 0", "{code}")]),
         ("Fan-out repairs and resync signals", "per second", [
@@ -66,7 +67,7 @@ def rate_window(obs: Observe) -> str:
 
 def find_run(obs: Observe, end: float, window: str) -> tuple[float, float]:
     start = end - LOOKBACK_SECONDS
-    step = max(1, int((end - start) / 1000))
+    step = max(1, math.ceil((end - start) / 10_000))  # Prometheus answers at most 11,000 points
     expr = (f'sum(rate(chat_message_send_seconds_count{{namespace="{obs.namespace}"}}[{window}]))'
             f' + sum(rate(chat_http_request_seconds_count{{namespace="{obs.namespace}", method="POST"}}[{window}]))')
     busy = sorted(t for s in range_query(obs, expr, start, end, step) for t, v in s["values"] if _number(v) > 0)
@@ -99,14 +100,18 @@ def _legend(template: str, labels: dict) -> str:
 
 
 def _figure(title: str, unit: str, series: list[tuple[str, list]], start: float) -> str:
-    fig, ax = plt.subplots(figsize=(7.2, 2.9), dpi=100)
+    fig, ax = plt.subplots(figsize=(6.4, 2.8), dpi=100)
     for label, values in series:
-        xs = [t - start for t, v in values if not math.isnan(float(v))]
-        ys = [float(v) for t, v in values if not math.isnan(float(v))]
+        points = [(t - start, float(v)) for t, v in values if not math.isnan(float(v))]
+        if unit == "seconds":
+            points = [(x, y) for x, y in points if y > 0]  # a log scale has no 0
+        xs, ys = [x for x, _ in points], [y for _, y in points]
         ax.plot(xs, ys, label=label, linewidth=1.2)
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("seconds into the run", fontsize=8)
     ax.set_ylabel(unit, fontsize=8)
+    if unit == "seconds" and series:
+        ax.set_yscale("log")
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
     if series:
@@ -143,7 +148,7 @@ def render(obs: Observe, start: float | None = None, end: float | None = None) -
 
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Chat cluster: load run report</title>
-<style>body{{font-family:sans-serif;margin:1.5em;color:#222}} figure{{display:inline-block;margin:.3em}}
+<style>body{{font-family:sans-serif;margin:1em;color:#222;max-width:1340px}} figure{{display:inline-block;margin:.2em}}
 img{{border:1px solid #ddd}} td,th{{padding:.1em .8em;text-align:left}}</style></head><body>
 <h1>Chat cluster: the last load run</h1>
 <p>{stamp(start)} to {stamp(end)} ({end - start:.0f} s), namespace <code>{html.escape(obs.namespace)}</code>,
