@@ -71,10 +71,10 @@ def find_run(obs: Observe, end: float, window: str) -> tuple[float, float]:
     expr = (f'sum(rate(chat_message_send_seconds_count{{namespace="{obs.namespace}"}}[{window}]))'
             f' + sum(rate(chat_http_request_seconds_count{{namespace="{obs.namespace}", method="POST"}}[{window}]))')
     busy = sorted(t for s in range_query(obs, expr, start, end, step) for t, v in s["values"] if _number(v) > 0)
+    present = range_query(obs, f'up{{namespace="{obs.namespace}"}}', start, end, step)
+    scraped_from = min((s["values"][0][0] for s in present if s["values"]), default=end - 600)
     if not busy:
-        present = range_query(obs, f'up{{namespace="{obs.namespace}"}}', start, end, step)
-        first = min((s["values"][0][0] for s in present if s["values"]), default=end - 600)
-        return first, end
+        return scraped_from, end
     # the last stretch of activity: walk back from the newest busy point over gaps shorter than a minute
     last = busy[-1]
     first = last
@@ -82,7 +82,7 @@ def find_run(obs: Observe, end: float, window: str) -> tuple[float, float]:
         if first - t > 60:
             break
         first = t
-    return max(start, first - MARGIN_SECONDS), min(end, last + MARGIN_SECONDS)
+    return max(scraped_from, first - MARGIN_SECONDS), min(end, last + MARGIN_SECONDS)
 
 
 def range_query(obs: Observe, expr: str, start: float, end: float, step: float) -> list[dict]:
