@@ -7,7 +7,8 @@ PORT ?= 8000
 HAS_FRONTEND := $(wildcard frontend/package.json)
 FRONTEND_SOURCES := $(shell find frontend/src frontend/sw frontend/public frontend/index.html frontend/vite.config.* frontend/vite.sw.config.* frontend/tsconfig*.json -type f 2>/dev/null)
 
-.PHONY: run test install spa system-deps bench-history bench-realtime bench-web loadtest cluster cluster-stop cluster-status drills
+.PHONY: run test install spa system-deps bench-history bench-realtime bench-web loadtest cluster cluster-stop cluster-status drills \
+	observe observe-stop observe-report
 
 install: .venv/.installed
 
@@ -76,6 +77,7 @@ cluster: install spa system-deps
 	$(PY) -m cluster up
 
 cluster-stop: install
+	$(PY) -m observability.local stop
 	$(PY) -m cluster stop
 
 cluster-status: install
@@ -84,6 +86,17 @@ cluster-status: install
 # The fault drills (a)-(f) on a cluster of their own (own ports, own PostgreSQL); DRILLS="a c" for some.
 drills: install spa system-deps
 	$(PY) -m cluster.drills $(DRILLS)
+
+# Debian's Prometheus and Alertmanager against the running `make cluster`, with the chart's rules
+# (docs/operations.md "Observing the cluster"); the HTML report of the last load run into its reports/.
+observe: install system-deps
+	$(PY) -m observability.local up
+
+observe-stop: install
+	$(PY) -m observability.local stop
+
+observe-report: install
+	$(PY) -m observability.local report
 
 # make tools, image and the kind load test (kind-up, kind-deps, kind-deploy, kind-loadtest, kind-down).
 include k8s/kind.mk

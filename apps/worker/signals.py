@@ -6,6 +6,7 @@ import time
 
 from celery import signals
 from django.conf import settings
+from kombu.exceptions import ChannelError
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from prometheus_client import start_http_server
@@ -37,11 +38,18 @@ def _sample_queues(app) -> None:
             with app.connection_for_read() as conn:
                 channel = conn.default_channel
                 for queue in QUEUES:
-                    _, size, _ = channel.queue_declare(queue=queue, passive=True)
-                    metrics.WORKER_QUEUE_LENGTH.labels(queue).set(size)
+                    metrics.WORKER_QUEUE_LENGTH.labels(queue).set(_queue_length(channel, queue))
         except Exception as exc:  # noqa: BLE001 - a broker blip must not end the sampler
             log.warning("queue length sample failed: %s", exc)
         time.sleep(QUEUE_SAMPLE_SECONDS)
+
+
+def _queue_length(channel, queue: str) -> int:
+    try:
+        _, size, _ = channel.queue_declare(queue=queue, passive=True)
+    except ChannelError:  # kombu's Redis transport: an empty queue is no list at all (404)
+        return 0
+    return size
 
 
 @signals.before_task_publish.connect
