@@ -11,13 +11,16 @@ loadtests/thresholds.py (DESIGN section 10's budgets as Locust's exit code); thi
 any scenario missed one.
 """
 import argparse
+import json
 import math
 import os
+import resource
 import subprocess
 import sys
 import time
 
 from cluster import control
+from cluster.bench import cluster_cpu
 from cluster.drills import seed_rooms
 from cluster.topology import ROOT, from_env
 
@@ -69,10 +72,22 @@ def run_one(topology, name: str, spec: dict) -> int:
         command[1:1] = ["--processes", str(spec["processes"])]
     print(f"== {name}: {spec['class']} x {spec['users']} for {run_time}  (load {os.getloadavg()[0]:.2f})",
           flush=True)
-    started = time.monotonic()
+    started, cpu_before, locust_before = time.monotonic(), cluster_cpu(topology), _children_cpu()
     code = subprocess.run(command, cwd=ROOT, env=env).returncode
-    print(f"== {name}: exit {code} after {time.monotonic() - started:.0f} s; reports {prefix}*", flush=True)
+    wall = time.monotonic() - started
+    cpu = {k: v - cpu_before.get(k, 0.0) for k, v in cluster_cpu(topology).items()}
+    cpu["locust (all its processes)"] = _children_cpu() - locust_before
+    del cpu["load generator"]  # this driver, idle while Locust runs
+    cores = {k: round(v / wall, 3) for k, v in sorted(cpu.items(), key=lambda kv: -kv[1]) if v / wall >= 0.005}
+    (topology.report_dir / f"{name}_cpu.json").write_text(json.dumps(
+        {"wall_s": round(wall, 1), "cores_used": cores, "loadavg_after": os.getloadavg()}, indent=1))
+    print(f"== {name}: exit {code} after {wall:.0f} s; cores used {cores}; reports {prefix}*", flush=True)
     return code
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
