@@ -110,7 +110,8 @@ def _register(environment, **_kwargs) -> None:
 
 @events.test_start.add_listener
 def _start_watch(environment, **_kwargs) -> None:
-    if PROXY_STATS and not isinstance(environment.runner, WorkerRunner):
+    storming = any(user_class.__name__ == "ReconnectStorm" for user_class in environment.user_classes)
+    if PROXY_STATS and storming and not isinstance(environment.runner, WorkerRunner):
         gevent.spawn(watch_proxy, environment)
 
 
