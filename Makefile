@@ -61,16 +61,15 @@ bench-realtime: install
 bench-web: install spa system-deps
 	$(PY) -m loadtests.bench_web
 
-# Locust scenarios against any deployment: SCENARIO=HistoryReader|Chatter|ReconnectStorm (docs/loadtest.md).
-# TARGET defaults to the cluster's proxy when `make cluster` runs (reports in its run directory).
-CLUSTER_REPORTS := $(or $(CLUSTER_DIR),var/cluster)/reports
+# Locust scenarios, judged by DESIGN section 10's budgets (loadtests/thresholds.py: the exit code).
+# While `make cluster` runs and TARGET is unset: every scenario against its proxy at the issue's size
+# (cluster/loadtest.py; ARGS="--scenarios storm --processes 2" etc.; reports in its run directory).
+# Otherwise against TARGET (default the embedded :8000): SCENARIO=HistoryReader|Chatter|ReconnectStorm.
 loadtest: install
-	@target="$(TARGET)"; reports=""; \
-	if [ -z "$$target" ] && target=$$($(PY) -m cluster url); then \
-	  reports="--csv $(CLUSTER_REPORTS)/locust --html $(CLUSTER_REPORTS)/locust.html"; fi; \
-	target=$${target:-http://127.0.0.1:8000}; echo "load test against $$target"; \
-	.venv/bin/locust -f loadtests/locustfile.py --headless -u $(or $(USERS),20) -r 10 -t $(or $(TIME),30s) \
-	  --host $$target $$reports $(SCENARIO)
+	@if [ -z "$(TARGET)" ] && $(PY) -m cluster url >/dev/null; then $(PY) -m cluster.loadtest $(ARGS); else \
+	  target=$${TARGET:-http://127.0.0.1:8000}; echo "load test against $$target"; \
+	  .venv/bin/locust -f loadtests/locustfile.py --headless -u $(or $(USERS),20) -r 10 -t $(or $(TIME),30s) \
+	    --host $$target $(SCENARIO); fi
 
 # The production topology on one machine (docs/operations.md "The cluster on one machine"): proxy on :8080.
 cluster: install spa system-deps
