@@ -64,6 +64,7 @@ class RoomPayload(TypedDict):
     last_read_seq: int
     last_delivered_seq: int
     created_at: str
+    muted: bool  # this member muted the room's push notifications
 
 
 def iso(value: datetime | None) -> str | None:

@@ -6,14 +6,16 @@ Redis layout (prefix from REDIS_KEY_PREFIX):
   presence:alive:{pid}       key   the process's heartbeat, with a TTL
   presence:procs             set   every process that ever registered
 A user is online while some process with a live heartbeat holds a socket of theirs. A process
-killed with -9 stops its heartbeat; any live process reaps it after the TTL and reports its
-users offline. Embedded (no Redis), one process counts sockets in memory.
+killed with -9 stops its heartbeat; any live process reaps it after the TTL, reports its
+users offline and counts its sockets as closed with 1006 (chat_ws_closes_total). Embedded (no
+Redis), one process counts sockets in memory.
 """
 import threading
 from collections import Counter
 
 from django.conf import settings
 
+from chat import metrics
 from chat.errors import ChatError
 from chat.redis_client import key, sync_client
 
@@ -53,24 +55,26 @@ end
 return 1
 """
 
-# Reap one dead process: drop its sockets; return the users left with no live socket anywhere.
+# Reap one dead process: drop its sockets; return how many sockets it held, then the users left
+# with no live socket anywhere.
 _REAP = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return {} end
-local offline = {}
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
+local result = {0}
 local users = redis.call('SMEMBERS', KEYS[2])
 for _, uid in ipairs(users) do
   local hash = ARGV[2] .. uid
+  result[1] = result[1] + math.max(0, tonumber(redis.call('HGET', hash, ARGV[1]) or '0'))
   redis.call('HDEL', hash, ARGV[1])
   local live = 0
   local fields = redis.call('HGETALL', hash)
   for i = 1, #fields, 2 do
     if tonumber(fields[i + 1]) > 0 and redis.call('EXISTS', ARGV[3] .. fields[i]) == 1 then live = 1 end
   end
-  if live == 0 then table.insert(offline, uid) end
+  if live == 0 then table.insert(result, uid) end
 end
 redis.call('DEL', KEYS[2])
 redis.call('SREM', KEYS[3], ARGV[1])
-return offline
+return result
 """
 
 
@@ -121,7 +125,11 @@ class RedisPresence:
             keys = [key("presence", "alive", process_id), key("presence", "proc", process_id, "users"),
                     key("presence", "procs")]
             args = [process_id, key("presence", "user", ""), key("presence", "alive", "")]
-            offline.extend(int(uid) for uid in self._reap(keys=keys, args=args))
+            sockets, *users = self._reap(keys=keys, args=args)
+            # A process that died (kill -9, OOM) counted none of its closes: its clients saw 1006.
+            # The script runs once per dead process, so they are counted once, here.
+            metrics.WS_CLOSES.labels("1006").inc(int(sockets))
+            offline.extend(int(uid) for uid in users)
         return offline
 
     def online_user_ids(self, user_ids) -> set[int]:

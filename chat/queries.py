@@ -7,7 +7,7 @@ from django.db.models import Q
 from chat import presence
 from chat.errors import InvalidInput, NotFound
 from chat.frames import SyncChanges
-from chat.models import Membership, Message, Room
+from chat.models import Membership, Message, Room, RoomMute
 from chat.payloads import MessagePayload, RoomPayload, iso, message_by_id, messages_from_queryset
 from chat.text import clean_id, clean_seq
 
@@ -254,7 +254,8 @@ def rooms_of_user(user_id: int, room_id: int | None = None) -> list[RoomPayload]
     room_ids = [m.room_id for m in own]
     members = _members_by_room(room_ids)
     last_messages = _last_messages([(m.room_id, m.room.last_seq) for m in own])
-    rooms = [_room_payload(m, members[m.room_id], last_messages.get(m.room_id)) for m in own]
+    muted = set(RoomMute.objects.filter(user_id=user_id, room_id__in=room_ids).values_list("room_id", flat=True))
+    rooms = [_room_payload(m, members[m.room_id], last_messages.get(m.room_id), m.room_id in muted) for m in own]
     rooms.sort(key=lambda r: (r["last_message"] or {}).get("created_at") or r["created_at"], reverse=True)
     return rooms
 
@@ -266,7 +267,8 @@ def room_detail(user_id: int, room_id: int) -> RoomPayload:
     return rooms[0]
 
 
-def _room_payload(own: Membership, members: list[dict], last_message: MessagePayload | None) -> RoomPayload:
+def _room_payload(own: Membership, members: list[dict], last_message: MessagePayload | None,
+                  muted: bool) -> RoomPayload:
     room = own.room
     return {
         "id": room.id,
@@ -279,4 +281,5 @@ def _room_payload(own: Membership, members: list[dict], last_message: MessagePay
         "last_read_seq": own.last_read_seq,
         "last_delivered_seq": own.last_delivered_seq,
         "created_at": iso(room.created_at),
+        "muted": muted,
     }

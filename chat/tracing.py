@@ -11,9 +11,11 @@ process; OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG choose the sampling, read
 otherwise nothing is recorded and events carry no trace context. Tests pass an in-memory exporter.
 """
 import os
+import re
 
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 tracer = trace.get_tracer("chat")
 SERVER, CONSUMER, PRODUCER, CLIENT, INTERNAL = (SpanKind.SERVER, SpanKind.CONSUMER, SpanKind.PRODUCER,
@@ -21,6 +23,9 @@ SERVER, CONSUMER, PRODUCER, CLIENT, INTERNAL = (SpanKind.SERVER, SpanKind.CONSUM
 # Probes and scrapes would be most of the traces and tell nothing.
 UNTRACED_URLS = "healthz,readyz,metrics"
 _provider_installed = False
+# W3C Trace Context, version 00: 32 hex trace id, 16 hex parent id, 2 hex flags, lower case.
+_TRACEPARENT = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
+_W3C = TraceContextTextMapPropagator()
 
 
 def configure(default_service_name: str, exporter=None) -> bool:
@@ -93,8 +98,19 @@ def current_trace_id() -> str | None:
     return format(context.trace_id, "032x") if context.is_valid and context.trace_flags.sampled else None
 
 
-def span(name: str, kind=INTERNAL, attributes: dict | None = None):
-    return tracer.start_as_current_span(name, kind=kind, attributes=attributes)
+def span(name: str, kind=INTERNAL, attributes: dict | None = None, context=None):
+    """Our own span, a child of the current one (or of `context`, a client's: remote_context)."""
+    return tracer.start_as_current_span(name, context=context, kind=kind, attributes=attributes)
+
+
+def remote_context(traceparent: object):
+    """The trace context of a client's W3C `traceparent` value (the `message_send` frame's
+    optional field), or None for anything that is not a valid one: a bad value is ignored, never
+    an error, as the HTTP header is by the Django instrumentation."""
+    if not isinstance(traceparent, str) or len(traceparent) != 55 or not _TRACEPARENT.fullmatch(traceparent):
+        return None
+    context = _W3C.extract({"traceparent": traceparent})
+    return context if trace.get_current_span(context).get_span_context().is_valid else None
 
 
 def continued_span(carrier: dict, name: str, kind=CONSUMER, attributes: dict | None = None):

@@ -236,6 +236,11 @@ frontend chat
 
 backend ws
     balance leastconn
+    # A dead or draining ws process fails its check at once (refused, 503); a live one busy with
+    # a reconnect storm may take over a second to answer /readyz, and with the check timing out
+    # at `inter` (1 s) a 1,000-client storm took both out of the rotation (503s to every
+    # reconnect: docs/benchmarks.md). The api keeps 1 s: a hung api leaves within ~2 s (drill d).
+    timeout check 4s
     option httpchk GET /readyz
     http-check send hdr Host 127.0.0.1
     http-check expect status 200

@@ -9,7 +9,9 @@ urlpatterns = [
     path("healthz", ops.healthz, name="healthz"),
     path("readyz", ops.readyz, name="readyz"),
     path("metrics", ops.metrics, name="metrics"),
-    re_path(r"^(?!api/|ws/|static/|assets/).*$", spa.index, name="spa"),
+    # Not sw.js: WhiteNoise serves the built service worker (config/service_worker.py); before a
+    # build it is a 404, never index.html (a browser would fail to parse it as the worker).
+    re_path(r"^(?!api/|ws/|static/|assets/|sw\.js$).*$", spa.index, name="spa"),
 ]
 
 # Errors outside the API views (a body read by a middleware, an unmatched path) in the API's

@@ -10,10 +10,12 @@ import random
 import struct
 import time
 from collections import OrderedDict
+from pathlib import Path
 from typing import Callable
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import gevent
+from gevent.event import AsyncResult
 import orjson
 import websocket
 from locust import events
@@ -44,6 +46,45 @@ _next_credential = itertools.count()
 def next_credentials() -> tuple[str, str]:
     """Round robin, so 20 simulated users spread over however many real accounts there are."""
     return CREDENTIALS[next(_next_credential) % len(CREDENTIALS)]
+
+
+_tokens: dict[str, AsyncResult] = {}
+
+
+def login_token(username: str, password: str, log_in: Callable[[str, str], str]) -> str:
+    """One log-in per account and process, shared by its simulated users: the server throttles
+    log-ins per account and per address (10 and 30 a minute), and hashing a password per user
+    would measure PBKDF2 instead of chat. `log_in` returns the token or "" (then the next user
+    of the account tries again)."""
+    pending = _tokens.get(username)
+    if pending is not None:
+        token = pending.get()
+        if token:
+            return token
+    _tokens[username] = result = AsyncResult()
+    token = log_in(username, password)
+    result.set(token)
+    if not token:
+        del _tokens[username]
+    return token
+
+
+def parse_seeded(text: str) -> list[tuple[int, str]]:
+    """LOCUST_TOKENS' file: one `room token` pair a line (accounts seeded with a token each)."""
+    pairs = []
+    for line in filter(None, (raw.strip() for raw in text.splitlines())):
+        room, token = line.split()
+        pairs.append((int(room), token))
+    return pairs
+
+
+SEEDED = parse_seeded(Path(os.environ["LOCUST_TOKENS"]).read_text()) if os.environ.get("LOCUST_TOKENS") else []
+_next_seeded = itertools.count()
+
+
+def next_seeded() -> tuple[int, str] | None:
+    """The next seeded (room, token), round robin, or None without LOCUST_TOKENS."""
+    return SEEDED[next(_next_seeded) % len(SEEDED)] if SEEDED else None
 
 
 # --- reporting -------------------------------------------------------------------------------
@@ -182,6 +223,16 @@ class WsSession:
         if self.reader is not None and self.reader is not gevent.getcurrent():
             self.reader.kill(block=False)
         self.on_close(CLOSED_BY_US, "closed by the load test")
+
+    def drop(self) -> None:
+        """Lose the connection without a close frame, like a network drop (no on_close)."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.reader is not None and self.reader is not gevent.getcurrent():
+            self.reader.kill(block=False)
+        if self.ws is not None:
+            self.ws.shutdown()
 
     def _read_one(self) -> dict:
         opcode, data = self.ws.recv_data()

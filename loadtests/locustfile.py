@@ -7,10 +7,11 @@ WebSocket, reconnect storm. Point it at any deployment; docs/loadtest.md has the
 
 Environment: LOCUST_USERS="name:password,..." (default: the demo users), LOCUST_ROOM (default: a
 room of the user), LOCUST_SEND_INTERVAL, LOCUST_PING_INTERVAL, LOCUST_GAP_GRACE,
-LOCUST_CONFIRM_TIMEOUT, LOCUST_PAGE_SIZE, LOCUST_HOLD_MIN, LOCUST_HOLD_MAX (see docs/loadtest.md).
+LOCUST_CONFIRM_TIMEOUT, LOCUST_PAGE_SIZE, LOCUST_TOKENS, LOCUST_STORM_* and the thresholds'
+LOCUST_MAX_FAIL_RATIO, LOCUST_ZERO_FAILURES, LOCUST_BUDGETS, LOCUST_THRESHOLDS (docs/loadtest.md).
 
-The budgets themselves are measured by loadtests/bench_*.py; this file is for SREs' capacity and
-soak runs against a real deployment.
+Every run is judged by loadtests/thresholds.py (DESIGN section 10's budgets as the exit code).
+The budgets under controlled conditions are measured by loadtests/bench_*.py.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import gevent
-from gevent.event import AsyncResult
+from gevent.event import AsyncResult, Event
 from locust import FastHttpUser, between, constant, constant_pacing, events, tag, task
 from locust.exception import StopUser
 
@@ -31,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from config.env import env_float, env_int  # noqa: E402
 from harness.seqs import SeqTracker  # noqa: E402
+from loadtests import storm, thresholds  # noqa: E402, F401 - their listeners judge and report the run
 from loadtests.locust_support import (  # noqa: E402
     CLOSED_BY_US,
     SENT,
@@ -40,7 +42,9 @@ from loadtests.locust_support import (  # noqa: E402
     WsSession,
     backoff_delay,
     close_code,
+    login_token,
     next_credentials,
+    next_seeded,
     report,
     ws_url,
 )
@@ -51,8 +55,6 @@ SEND_INTERVAL = env_float("LOCUST_SEND_INTERVAL", 2.0)     # seconds between one
 PING_INTERVAL = env_float("LOCUST_PING_INTERVAL", 20.0)    # the SPA's heartbeat
 GAP_GRACE = env_float("LOCUST_GAP_GRACE", 2.0)             # a hole older than this is a lost message
 ANSWER_TIMEOUT = env_float("LOCUST_CONFIRM_TIMEOUT", 10.0)  # confirm / sync / pong deadline
-HOLD_MIN = env_float("LOCUST_HOLD_MIN", 0.5)               # ReconnectStorm: socket lifetime range
-HOLD_MAX = env_float("LOCUST_HOLD_MAX", 3.0)
 STABLE_AFTER = 10.0  # the SPA resets its backoff after a socket lived this long
 REJECTED = (4001, 4003)  # the SPA stops reconnecting on these; so do we
 CONTENT = "load test — ქართული ტექსტი and English"
@@ -78,14 +80,24 @@ class ChatUser(FastHttpUser):
     rejected = False
 
     def on_start(self) -> None:
+        seeded = next_seeded()
+        if seeded is not None:  # LOCUST_TOKENS: accounts seeded with tokens, one room each
+            room, self.token = seeded
+            self.username, self.rooms = f"token {self.token[:6]}", [room]
+            return
         self.username, password = next_credentials()
-        with self.client.post("/api/auth/token/", json={"username": self.username, "password": password},
+        self.token = login_token(self.username, password, self.log_in)
+        if not self.token:
+            raise StopUser()
+        self.rooms = self.list_rooms()
+
+    def log_in(self, username: str, password: str) -> str:
+        with self.client.post("/api/auth/token/", json={"username": username, "password": password},
                               name="/api/auth/token/", catch_response=True) as resp:
             if resp.status_code != 200:
-                resp.failure(f"login as {self.username}: HTTP {resp.status_code}")
-                raise StopUser()
-            self.token = resp.json()["token"]
-        self.rooms = self.list_rooms()
+                resp.failure(f"login as {username}: HTTP {resp.status_code}")
+                return ""
+            return resp.json()["token"]
 
     @property
     def auth(self) -> dict:
@@ -369,20 +381,25 @@ def room_last_seq(hello: dict, room: int) -> int:
 # --- 3. reconnect storm ----------------------------------------------------------------------
 
 class ReconnectStorm(ChatUser):
-    """Clients dropping and coming back at once (a ws pod restart, a flaky network): connect,
-    sync from the last seq held, stay a short random time, close, wait the SPA's jittered
-    backoff, again. Each close stands for a drop of an established socket, so the backoff
-    starts at attempt 0 and grows only while connecting fails (see docs/loadtest.md)."""
+    """Clients that all drop at once and come back (a network blip, a load balancer restart):
+    each connects, syncs, and holds its socket; at every storm (wall-clock multiples of
+    LOCUST_STORM_EVERY, the same instant in every Locust process) every connected client drops
+    its socket without a close frame, waits the SPA's first backoff (0.25-0.5 s), reconnects
+    through the proxy and sends `sync_request` from the last seq it holds. `storm: drop ->
+    synced` is the time from its drop to the last `sync_response`; not back within
+    LOCUST_STORM_DEADLINE (10 s) is a failure. loadtests/storm.py counts the clients per storm
+    and reads the proxy's spread of the reconnections."""
 
-    wait_time = constant(0)  # the backoff is the wait
+    wait_time = constant(0)  # the storm schedule is the wait
 
     def on_start(self) -> None:
         super().on_start()
         self.room = self.pick_room()
         self.last_seq: int | None = None
-        self.attempt = 0
         self.answer: AsyncResult | None = None
         self.session: WsSession | None = None
+        self.lost = Event()  # set when the server ends the socket between storms
+        self.dropped: tuple[int, float] | None = None  # (storm number, when we dropped)
 
     def on_stop(self) -> None:
         if getattr(self, "session", None):
@@ -391,17 +408,44 @@ class ReconnectStorm(ChatUser):
     @tag("reconnect")
     @task
     def cycle(self) -> None:
-        self.session = self.connect_and_sync()
-        if self.session is not None:
-            self.attempt = 0
-            gevent.sleep(random.uniform(HOLD_MIN, HOLD_MAX))
-            self.session.close()
-            self.session = None
+        if self.session is None:
+            self.come_back()
         else:
-            self.attempt += 1
-        gevent.sleep(backoff_delay(self.attempt))
+            self.hold_until_storm()
+
+    def hold_until_storm(self) -> None:
+        number, at = storm.next_storm()
+        if self.lost.wait(timeout=max(0.0, at - time.time())):
+            self.session = None  # the server closed it: reconnect now, not part of a storm
+            return
+        self.dropped = (number, time.perf_counter())
+        storm.note_drop(self.environment, number)
+        self.session.drop()
+        self.session = None
+        gevent.sleep(backoff_delay(0))  # an established socket dropped: the SPA's attempt 0
+
+    def come_back(self) -> None:
+        """Reconnect with the SPA's backoff until connected and synced."""
+        attempt = 0
+        while (session := self.connect_and_sync()) is None:
+            self.check_deadline()
+            attempt += 1
+            gevent.sleep(backoff_delay(attempt))
+        self.session = session
+        if self.dropped is not None:
+            took = time.perf_counter() - self.dropped[1]
+            late = ProtocolError(f"back after {took:.1f} s") if took > storm.DEADLINE else None
+            report("storm: drop -> synced", millis=took * 1000, exception=late)
+            self.dropped = None
+
+    def check_deadline(self) -> None:
+        if self.dropped is not None and time.perf_counter() - self.dropped[1] > storm.DEADLINE:
+            report("storm: drop -> synced", self.dropped[1],
+                   exception=ProtocolError(f"not back within {storm.DEADLINE:g} s"))
+            self.dropped = None  # counted once; it still comes back for the next storm
 
     def connect_and_sync(self) -> WsSession | None:
+        self.lost = Event()
         opened = self.open_socket()
         if opened is None:
             if self.rejected:
@@ -411,21 +455,22 @@ class ReconnectStorm(ChatUser):
         if self.last_seq is None:
             self.last_seq = room_last_seq(hello, self.room)
         session.start()
-        while self.sync_once(session):
+        while (more := self.sync_once(session)) is True:
             pass
-        return session
+        return session if more is False else None
 
-    def sync_once(self, session: WsSession) -> bool:
-        """One sync round trip; True when the server says there is more to fetch."""
+    def sync_once(self, session: WsSession) -> bool | None:
+        """One sync round trip; True when there is more to fetch, None when it failed."""
         self.answer = AsyncResult()
         started = time.perf_counter()
         if not session.send({"type": "sync_request", "last_seq": self.last_seq}):
             report("sync after reconnect", started, exception=ProtocolError("socket gone"))
-            return False
+            return None
         frame = self.answer.wait(ANSWER_TIMEOUT)
         if frame is None:
             report("sync after reconnect", started, exception=ProtocolError("no sync_response"))
-            return False
+            session.close()
+            return None
         report("sync after reconnect", started, length=len(frame.get("messages", [])))
         seqs = [m["seq"] for m in frame.get("messages", [])]
         self.last_seq = max([self.last_seq, *seqs])
@@ -443,3 +488,4 @@ class ReconnectStorm(ChatUser):
     def on_close(self, code: int | None, reason: str) -> None:
         if code != CLOSED_BY_US:
             report("socket closed", exception=ProtocolError(f"code {code}: {reason}"))
+            self.lost.set()

@@ -66,6 +66,7 @@ class RoomSerializer(serializers.Serializer):
     last_read_seq = serializers.IntegerField()
     last_delivered_seq = serializers.IntegerField()
     created_at = serializers.DateTimeField()
+    muted = serializers.BooleanField(help_text="this member muted the room's push notifications")
 
 
 class RoomCreateSerializer(serializers.Serializer):

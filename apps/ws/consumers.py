@@ -229,8 +229,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_message_send(self, frame):
         # The span's context follows the domain call onto its thread (asgiref copies contextvars)
-        # and into the published event, so the deliveries on every process join this trace.
-        with tracing.span("ws message_send", tracing.SERVER, {"chat.user": self.user.id}):
+        # and into the published event, so the deliveries on every process join this trace. A
+        # valid `traceparent` in the frame makes it a child of the SPA's own span (else ignored).
+        parent = tracing.remote_context(frame.get("traceparent"))
+        with tracing.span("ws message_send", tracing.SERVER, {"chat.user": self.user.id}, context=parent):
             await self._message_send(frame)
 
     async def _message_send(self, frame):

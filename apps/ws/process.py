@@ -18,7 +18,7 @@ import weakref
 from django.conf import settings
 
 from apps.ws import db, pod_cost
-from chat import actions
+from chat import actions, metrics
 from config import draining
 from config.env import env_float
 
@@ -35,6 +35,10 @@ _first_beat: asyncio.Future | None = None
 _shutdown_hooked = False
 _draining = False
 _deletion_cost: asyncio.Task | None = None
+# Exported from 0 with the first socket, so a first burst of these closes is an increase to
+# Prometheus (a series that is born at its burst value shows no increase): the ordinary close,
+# a dropped peer (also the sockets of a dead process, counted by its reaper), the server's own.
+CLOSE_CODES_FROM_ZERO = ("1000", "1006", "1011", "1012", "1013")
 
 
 async def _beat_forever() -> None:
@@ -54,6 +58,8 @@ async def ensure_running() -> None:
     global _heartbeat, _first_beat
     if _heartbeat is None or _heartbeat.done():
         _first_beat = asyncio.get_running_loop().create_future()
+        for code in CLOSE_CODES_FROM_ZERO:
+            metrics.WS_CLOSES.labels(code)
         _heartbeat = asyncio.create_task(_beat_forever(), name="presence-heartbeat")
         _hook_shutdown()
         _start_deletion_cost()

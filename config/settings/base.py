@@ -4,6 +4,7 @@ from pathlib import Path
 import dj_database_url
 
 from config.env import env_bool, env_float, env_int, env_list, env_str
+from config import service_worker
 from config.redis_config import celery_broker, load_redis_config
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -119,6 +120,8 @@ STATIC_URL = "/static/"
 # The built SPA is served from the site root (index.html, /assets/...) by WhiteNoise.
 WHITENOISE_ROOT = FRONTEND_DIST if FRONTEND_DIST.exists() else None
 WHITENOISE_INDEX_FILE = True
+# /sw.js (the web app's service worker, in the SPA's root): scope / and never cached stale.
+WHITENOISE_ADD_HEADERS_FUNCTION = service_worker.add_headers
 # Static files (the API docs' Swagger UI) straight from the apps: no collectstatic step to forget.
 WHITENOISE_USE_FINDERS = True
 

@@ -41,6 +41,7 @@ export function room(id: number, over: Partial<Room> = {}): Room {
     last_read_seq: 0,
     last_delivered_seq: 0,
     created_at: '2026-11-24T09:00:00Z',
+    muted: false,
     ...over,
   };
 }

@@ -47,6 +47,24 @@ def test_the_built_spa_has_no_inline_script(settings):
     assert not re.search(r"<[^>]+\son[a-z]+=", html)  # no inline event handlers either
 
 
+def test_the_service_worker_is_served_at_the_root_with_its_scope(settings):
+    assert (settings.FRONTEND_DIST / "sw.js").exists(), "make test builds the SPA (and its worker) first"
+    r = Client().get("/sw.js")
+    assert r.status_code == 200 and "javascript" in r["Content-Type"]
+    assert r["Service-Worker-Allowed"] == "/" and r["Cache-Control"] == "no-cache"
+    assert _csp(r)["worker-src"] == ["'self'"]
+    assert b"notificationclick" in b"".join(r.streaming_content if r.streaming else [r.content])
+
+
+def test_the_service_worker_path_is_never_the_spa_index():
+    """Before a build there is no /sw.js: a 404, not index.html (a browser would try to run it)."""
+    from django.urls import Resolver404, resolve
+
+    with pytest.raises(Resolver404):
+        resolve("/sw.js")
+    assert resolve("/sw.jsx").url_name == "spa"
+
+
 def test_docs_script_is_a_separate_file():
     page = Client().get("/api/docs/")
     assert page.status_code == 200 and b"<script>" not in page.content.replace(b" ", b"")

@@ -102,3 +102,15 @@ def test_leave_room(trio):
     assert_error(trio["b"].delete(f"/api/chat/rooms/{room_id}/members/{trio['alice'].id}/"), 403, "user_id")
     assert trio["b"].delete(f"/api/chat/rooms/{room_id}/members/{trio['bob'].id}/").status_code == 204
     assert_error(trio["b"].get(f"/api/chat/rooms/{room_id}/"), 404)
+
+
+def test_the_room_says_whether_this_member_muted_it(trio):
+    room = trio["a"].post("/api/chat/rooms/", {"name": "muted", "members": [trio["bob"].id]}, format="json").json()
+    assert room["muted"] is False
+    assert trio["a"].put(f"/api/chat/rooms/{room['id']}/mute/").json() == {"room": room["id"], "muted": True}
+    mine = next(r for r in trio["a"].get("/api/chat/rooms/").json() if r["id"] == room["id"])
+    theirs = next(r for r in trio["b"].get("/api/chat/rooms/").json() if r["id"] == room["id"])
+    assert mine["muted"] is True and theirs["muted"] is False  # a mute is one member's
+    assert trio["a"].get(f"/api/chat/rooms/{room['id']}/").json()["muted"] is True
+    trio["a"].delete(f"/api/chat/rooms/{room['id']}/mute/")
+    assert trio["a"].get(f"/api/chat/rooms/{room['id']}/").json()["muted"] is False

@@ -22,8 +22,9 @@ DIST = ROOT / "frontend" / "dist"
 
 @pytest.fixture(scope="session")
 def spa_dist() -> Path:
-    """The built SPA; `make test` builds it first, a bare pytest run builds it here if missing."""
-    if not (DIST / "index.html").exists():
+    """The built SPA; `make test` builds it first, a bare pytest run builds it here if missing
+    (or older than the service worker: a dist without sw.js)."""
+    if not (DIST / "index.html").exists() or not (DIST / "sw.js").exists():
         subprocess.run(["npm", "run", "build"], cwd=ROOT / "frontend", check=True, capture_output=True)
     return DIST
 

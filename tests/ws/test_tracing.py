@@ -1,6 +1,8 @@
 """A send is one trace: the consumer's span, the database write, the channel-layer publish, and
 each delivery on the receiving side (continued from the context carried in the event)."""
 
+import pytest
+
 
 async def test_send_and_delivery_share_one_trace(world, ws, span_exporter):
     spans = span_exporter
@@ -23,3 +25,64 @@ async def test_send_and_delivery_share_one_trace(world, ws, span_exporter):
     assert publish.context.trace_id == trace_id
     assert any(d.context.trace_id == trace_id and d.parent.span_id == publish.context.span_id
                for d in deliveries), "the delivery continues the publisher's trace"
+
+
+SPA_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+SPA_SPAN = "00f067aa0ba902b7"
+
+
+def _hex(span_id: int) -> str:
+    return format(span_id, "016x")
+
+
+def _ancestors(span, by_id: dict) -> list[str]:
+    """The names of a span's parents within the recorded spans, nearest first."""
+    names = []
+    while span.parent is not None and span.parent.span_id in by_id:
+        span = by_id[span.parent.span_id]
+        names.append(span.name)
+    return names
+
+
+async def test_one_trace_from_the_frame_to_the_notification_task(world, ws, span_exporter):
+    """The SPA's traceparent on the frame -> the consumer's span -> the database write (with its
+    psycopg statement) -> the publish (with its Redis PUBLISH) -> bob's delivery -> the Celery
+    notification task (eager here: the worker's own run continues the same context from the task
+    headers, apps/worker/signals.py)."""
+    alice = await ws(f"/ws/chat/{world.room_id}/", world.alice_token)
+    bob = await ws(f"/ws/chat/{world.room_id}/", world.bob_token)
+    span_exporter.clear()
+    await alice.send(type="message_send", content="traced from the SPA", temp_id="trace-spa",
+                     traceparent=f"00-{SPA_TRACE}-{SPA_SPAN}-01")
+    await alice.expect("message_confirmed", temp_id="trace-spa")
+    await bob.expect("message_new")
+
+    spans = [s for s in span_exporter.get_finished_spans() if format(s.context.trace_id, "032x") == SPA_TRACE]
+    by_id = {s.context.span_id: s for s in spans}
+    (send,) = [s for s in spans if s.name == "ws message_send"]
+    assert _hex(send.parent.span_id) == SPA_SPAN and send.parent.is_remote, "a child of the SPA's span"
+    (write,) = [s for s in spans if s.name == "db insert message"]
+    assert _ancestors(write, by_id) == ["ws message_send"]
+    insert = [s for s in spans if "INSERT INTO chat_message" in (s.attributes.get("db.statement") or "")]
+    assert insert and _ancestors(insert[0], by_id)[:2] == ["db insert message", "ws message_send"]
+    (publish,) = [s for s in spans if s.name == "fanout publish" and s.attributes["chat.frame"] == "message_new"]
+    assert "ws message_send" in _ancestors(publish, by_id)
+    assert any(s.attributes.get("db.system") == "redis" and s.parent.span_id == publish.context.span_id
+               for s in spans), "the Redis PUBLISH is a child of the publish"
+    delivered = [s for s in spans if s.name == "ws deliver" and s.attributes.get("chat.frame") == "message_new"]
+    assert delivered and all(s.parent.span_id == publish.context.span_id for s in delivered)
+    task = [s for s in spans if "chat.notify_message" in s.name]
+    assert task, f"the notification task is in the trace: {sorted(s.name for s in spans)}"
+    assert all("ws message_send" in _ancestors(s, by_id) for s in task)
+
+
+@pytest.mark.parametrize("bad", ["nope", 42, {"traceparent": "x"}, f"00-{'0' * 32}-{SPA_SPAN}-01",
+                                 f"00-{SPA_TRACE.upper()}-{SPA_SPAN}-01", f"ff-{SPA_TRACE}-{SPA_SPAN}-01",
+                                 f"00-{SPA_TRACE}-{SPA_SPAN}-01-extra", None])
+async def test_a_bad_traceparent_is_ignored(world, ws, span_exporter, bad):
+    alice = await ws(f"/ws/chat/{world.room_id}/", world.alice_token)
+    span_exporter.clear()
+    await alice.send(type="message_send", content="traced or not", temp_id="trace-bad", traceparent=bad)
+    await alice.expect("message_confirmed", temp_id="trace-bad")
+    (send,) = [s for s in span_exporter.get_finished_spans() if s.name == "ws message_send"]
+    assert send.parent is None, "a trace of its own, not an error"

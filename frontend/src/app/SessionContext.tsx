@@ -1,10 +1,12 @@
 import { createContext, useContext } from 'react';
+import type { PushToggle } from '../features/notifications/push';
 import type { Rum } from '../features/rum/reporter';
 import type { Session } from './session';
 
 export interface AppServices {
   session: Session;
   rum: Rum;
+  push: PushToggle;
 }
 
 export const ServicesContext = createContext<AppServices | null>(null);

@@ -5,6 +5,7 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import { createAuthSlice } from '../features/auth/slice';
 import { createConnectionSlice } from '../features/connection/slice';
 import { createMessagesSlice } from '../features/messages/slice';
+import { createNotificationsSlice } from '../features/notifications/slice';
 import { createPresenceSlice } from '../features/presence/slice';
 import { createReceiptsSlice } from '../features/receipts/slice';
 import { createRoomsSlice } from '../features/rooms/slice';
@@ -31,6 +32,7 @@ export function createChatStore(): ChatStore {
       ...createPresenceSlice(...a),
       ...createTypingSlice(...a),
       ...createConnectionSlice(...a),
+      ...createNotificationsSlice(...a),
     })),
   );
 }

@@ -1,5 +1,6 @@
 import { useChat } from '../../app/store';
 import { PresenceDot } from '../presence/PresenceDot';
+import { MuteButton } from './MuteButton';
 import { roomTitle } from './naming';
 
 export function RoomHeader({ roomId }: { roomId: number }) {
@@ -13,7 +14,10 @@ export function RoomHeader({ roomId }: { roomId: number }) {
   return (
     <header className="chat-header">
       <div>
-        <div className="chat-title">{roomTitle(room, myId)}</div>
+        <div className="chat-title-row">
+          <div className="chat-title">{roomTitle(room, myId)}</div>
+          <MuteButton roomId={roomId} />
+        </div>
         <div className="chat-subtitle">
           {room.kind === 'direct'
             ? onlineCount ? 'online' : 'offline'

@@ -2,9 +2,11 @@ import { LogoutOutlined, PlusOutlined } from '@ant-design/icons';
 import { Button, Tooltip } from 'antd';
 import { useCallback, useMemo, useState } from 'react';
 import { navigate, roomPath } from '../../app/router';
+import { useServices } from '../../app/SessionContext';
 import { chatStore, useChat } from '../../app/store';
 import { logOut } from '../auth/actions';
 import { ConnectionStatus } from '../connection/ConnectionStatus';
+import { NotificationsSettings } from '../notifications/NotificationsToggle';
 import { NewRoomDialog } from './NewRoomDialog';
 import { RoomItem } from './RoomItem';
 
@@ -24,7 +26,10 @@ function useRoomOrder(): number[] {
 export function RoomSidebar({ activeRoomId }: { activeRoomId: number | null }) {
   const me = useChat((s) => s.me);
   const order = useRoomOrder();
+  const { push } = useServices();
   const [creating, setCreating] = useState(false);
+  // This device stops getting the user's notifications before the token goes.
+  const signOut = useCallback(() => void push.forget().finally(() => logOut(chatStore)), [push]);
   const open = useCallback((id: number) => navigate(roomPath(id)), []);
 
   return (
@@ -38,8 +43,9 @@ export function RoomSidebar({ activeRoomId }: { activeRoomId: number | null }) {
           <Tooltip title="New conversation">
             <Button data-testid="new-room" type="primary" shape="circle" icon={<PlusOutlined />} onClick={() => setCreating(true)} />
           </Tooltip>
+          <NotificationsSettings toggle={push} />
           <Tooltip title="Sign out">
-            <Button type="text" shape="circle" icon={<LogoutOutlined />} onClick={() => void logOut(chatStore)} />
+            <Button type="text" shape="circle" icon={<LogoutOutlined />} onClick={signOut} />
           </Tooltip>
         </div>
       </header>

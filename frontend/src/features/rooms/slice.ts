@@ -11,6 +11,8 @@ export interface RoomsSlice {
   setActiveRoom: (roomId: number | null) => void;
   /** The server says a room has messages up to `lastSeq` (connection_established). */
   noteRoomSeq: (roomId: number, lastSeq: number) => void;
+  /** This user's push mute of a room (features/rooms/mute.ts). */
+  setRoomMuted: (roomId: number, muted: boolean) => void;
 }
 
 function seedPresence(s: ChatState, room: Room): void {
@@ -52,6 +54,11 @@ export const createRoomsSlice: SliceCreator<RoomsSlice> = (set) => ({
     set((s) => {
       const room = s.rooms[roomId];
       if (room) room.last_seq = Math.max(room.last_seq, lastSeq);
+    }),
+  setRoomMuted: (roomId, muted) =>
+    set((s) => {
+      const room = s.rooms[roomId];
+      if (room) room.muted = muted;
     }),
 });
 

@@ -1,5 +1,8 @@
 import { request } from './http';
-import type { AuthAnswer, HistoryPage, HistoryQuery, Message, Room, RumBatch, User } from './types';
+import type {
+  AuthAnswer, HistoryPage, HistoryQuery, Message, PushSubscriptionAnswer, PushSubscriptionBody, Room, RoomMuteAnswer,
+  RumBatch, User,
+} from './types';
 
 /** Typed calls for the HTTP paths (docs/api.md) the web app uses, and only those. */
 export const api = {
@@ -24,6 +27,16 @@ export const api = {
     request<Message>(`/api/chat/messages/${id}/reactions/${encodeURIComponent(emoji)}/`, { method: 'PUT' }),
   removeReaction: (id: number, emoji: string) =>
     request<Message>(`/api/chat/messages/${id}/reactions/${encodeURIComponent(emoji)}/`, { method: 'DELETE' }),
+
+  /** The server's VAPID public key (applicationServerKey); 404 when push is not configured. */
+  pushKey: () => request<{ public_key: string }>('/api/push/vapid-key/'),
+  /** Idempotent on the endpoint: 201 the first time, 200 after. */
+  savePushSubscription: (body: PushSubscriptionBody) =>
+    request<PushSubscriptionAnswer>('/api/push/subscriptions/', { method: 'POST', body }),
+  removePushSubscription: (endpoint: string) =>
+    request<void>('/api/push/subscriptions/', { method: 'DELETE', body: { endpoint } }),
+  muteRoom: (room: number) => request<RoomMuteAnswer>(`/api/chat/rooms/${room}/mute/`, { method: 'PUT' }),
+  unmuteRoom: (room: number) => request<RoomMuteAnswer>(`/api/chat/rooms/${room}/mute/`, { method: 'DELETE' }),
 
   postRum: (batch: RumBatch) => request<void>('/api/rum/', { method: 'POST', body: batch, keepalive: true }),
 };

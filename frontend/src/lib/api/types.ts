@@ -47,6 +47,8 @@ export interface Room {
   last_read_seq?: number;
   last_delivered_seq?: number;
   created_at?: string;
+  /** This user muted the room's push notifications (the socket still delivers). */
+  muted: boolean;
 }
 
 export interface AuthAnswer {
@@ -72,4 +74,22 @@ export interface RumBatch {
   frame_rate?: number[];
   long_frames?: number[];
   send_visible?: number[];
+}
+
+/** What PushSubscription.toJSON() gives, as POST /api/push/subscriptions/ takes it. */
+export interface PushSubscriptionBody {
+  endpoint: string;
+  keys: { p256dh: string; auth: string };
+  user_agent?: string;
+}
+
+export interface PushSubscriptionAnswer {
+  id: number;
+  endpoint: string;
+  created_at: string;
+}
+
+export interface RoomMuteAnswer {
+  room: number;
+  muted: boolean;
 }
