@@ -78,6 +78,22 @@ def resolve(key: str) -> Session | None:
     return None
 
 
+def live_sessions(user_ids) -> dict[int, set[str]]:
+    """For each active user of `user_ids`, the digests of their unexpired tokens; a user missing
+    from the answer is inactive (or gone). A ws process compares its sockets with this when it
+    starts following a user, so a session ended just before that is not missed."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    active = set(get_user_model().objects.filter(id__in=list(user_ids), is_active=True).values_list("id", flat=True))
+    live: dict[int, set[str]] = {user_id: set() for user_id in active}
+    tokens = (AuthToken.objects.filter(user_id__in=active)
+              .filter(Q(expiry__isnull=True) | Q(expiry__gt=timezone.now())).values_list("user_id", "digest"))
+    for user_id, digest in tokens:
+        live[user_id].add(digest)
+    return live
+
+
 def user_for_token(key: str):
     """The active user a token belongs to, or None (see resolve)."""
     session = resolve(key)

@@ -113,6 +113,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.expiry_timer = asyncio.get_running_loop().call_later(
             delay, lambda: self._end_session("the token expired"))
 
+    def session_ended(self, why: str) -> None:
+        """The hub found this socket's session over (apps/ws/hub.py check_users)."""
+        self._end_session(why)
+
     def _end_session(self, why: str) -> None:
         if self._mark_closed(NOT_AUTHENTICATED):
             log.info("closing socket %s of user %s: %s", self.socket_id, self.user.id, why)
@@ -401,6 +405,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self._spawn(self._follow_room(room_id))
         for room_id in self.rooms - room_ids:
             self._spawn(self._unfollow_room(room_id))
+
+    def follow_new_rooms(self, room_ids: set[int]) -> None:
+        """Follow the rooms of `room_ids` this all-rooms socket does not follow yet."""
+        if self.room_id is None:
+            for room_id in room_ids - self.rooms:
+                self._spawn(self._follow_room(room_id))
 
     async def _follow_room(self, room_id: int, frame_text: str | None = None):
         if self.room_id is not None or room_id in self.rooms:

@@ -8,7 +8,8 @@ a periodic position check that finds PostgreSQL ahead, makes the hub read the mi
 from PostgreSQL and deliver them, in order, before anything newer: a dropped publication, a
 Redis restart or a Sentinel failover costs a query, not a client resync. Duplicates are dropped
 by change number. When repair is impossible (PostgreSQL down, too far behind), the room's
-sockets get a `resync` frame and the client syncs itself.
+sockets get a `resync` frame and the client syncs itself. A user's channel is checked the same
+way once subscribed: sessions ended and rooms added just before are not missed.
 
 The subscription is watched: when nothing arrives for a while a probe is published (through
 the Sentinel-resolved master) on this process's own channel; if it does not come back, the
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from accounts import tokens
 from apps.ws import db
 from apps.ws.delivery import Delivery
 from chat import broadcast, metrics, queries
@@ -53,6 +55,7 @@ class Hub:
         self.user_prefix = broadcast.user_channel("")
         self.tasks: set[asyncio.Task] = set()
         self.to_check: set[int] = set()
+        self.users_to_check: set[int] = set()
         self.source = RedisSource(self) if settings.REDIS.configured else LocalSource(self)
         self._spawn(self._check_positions_forever(), "fanout-position-check")
 
@@ -163,11 +166,15 @@ class Hub:
 
     async def _repair(self, feed: RoomFeed) -> None:
         """Deliver what the room's publications skipped, then what was held meanwhile."""
-        for _ in range(5):  # each round closes every gap known when it started
+        for round_ in range(5):
+            # The first round reads up to the first held publication (the common single gap:
+            # the held frames, already encoded, are fanned out as they are); a later round finds
+            # the held ones gappy again (publications lost or late in a failover) and reads
+            # everything committed so far, closing every remaining gap at once.
             try:
                 held = [d.change for d in feed.backlog]
                 changes = await db.call(queries.room_changes_after, feed.room_id, feed.position,
-                                        upto=min(held) - 1 if held else None,
+                                        upto=min(held) - 1 if held and round_ == 0 else None,
                                         limit=settings.CHAT_FANOUT_REPAIR_LIMIT)
             except Exception:  # noqa: BLE001 - PostgreSQL away: the clients sync when it is back
                 log.warning("fan-out repair of room %s failed", feed.room_id, exc_info=True)
@@ -247,6 +254,35 @@ class Hub:
         room_ids, self.to_check = [r for r in self.to_check if r in self.rooms], set()
         if room_ids:
             self._spawn(self._check_positions(room_ids), "fanout-position-check-once")
+
+    def check_users(self, user_ids) -> None:
+        """Compare the sockets of users with PostgreSQL once their channel is subscribed: a
+        session ended (logout, deactivation) or a room added or left just before the
+        subscription took effect had its publication missed. Batched like check_rooms."""
+        if not self.users_to_check:
+            self.loop.call_later(0.02, self._flush_user_checks)
+        self.users_to_check.update(user_ids)
+
+    def _flush_user_checks(self) -> None:
+        user_ids, self.users_to_check = [u for u in self.users_to_check if u in self.users], set()
+        if user_ids:
+            self._spawn(self._check_users(user_ids), "fanout-user-check")
+
+    async def _check_users(self, user_ids) -> None:
+        try:
+            live, rooms = await db.call(_users_now, user_ids)
+        except Exception:  # noqa: BLE001 - the sessions' own expiry and the next reconnect settle it
+            log.warning("fan-out user check failed", exc_info=True)
+            return
+        for user_id in user_ids:
+            for socket in list(self.users.get(user_id, {}).values()):
+                digests = live.get(user_id)
+                if digests is None or (socket.token_id is not None and socket.token_id not in digests):
+                    socket.session_ended("its session ended before this process followed the user")
+                else:
+                    # Added rooms only: following one re-reads the membership, so a late answer
+                    # cannot add a room the user left meanwhile (a removal could be stale).
+                    socket.follow_new_rooms(rooms.get(user_id, set()))
 
     async def _check_positions(self, room_ids) -> None:
         try:
@@ -367,6 +403,8 @@ class RedisSource:
                 room_id = _room_of(channel)
                 if room_id is not None:
                     self.hub.check_rooms([room_id])
+                elif channel.startswith(self.hub.user_prefix):
+                    self.hub.check_users([int(channel[len(self.hub.user_prefix):])])
 
     async def _maybe_probe(self, now: float, idle_since: float) -> None:
         if self.probe_sent is not None:
@@ -378,6 +416,11 @@ class RedisSource:
             self.probe_sent = now
             # Through the Sentinel-resolved master: a subscriber left on a demoted one misses it.
             await self.publisher.publish(self.probe_channel, b"probe")
+
+
+def _users_now(user_ids) -> tuple[dict[int, set[str]], dict[int, set[int]]]:
+    """One trip to the thread pool: the users' live sessions and their rooms."""
+    return tokens.live_sessions(user_ids), queries.room_ids_of_users(user_ids)
 
 
 def _text(value) -> str:

@@ -112,3 +112,29 @@ async def test_a_room_added_while_redis_was_away_reaches_the_socket(daphnes, own
         raise
     finally:
         await socket.close()
+
+
+async def test_a_session_ended_while_redis_was_away_closes_its_socket(daphnes, own_redis, make_user):
+    """The logout's publication is lost (made from this test process, whose Redis is another
+    one): when the ws process follows the user's channel again it compares the sockets'
+    sessions with PostgreSQL; the ended one closes with 4001, the other session's stays."""
+    from accounts import tokens
+
+    port, restart, _ = own_redis
+    user = await sync_to_async(make_user)()
+    ended_key, kept_key = [await sync_to_async(tokens.issue_token)(user) for _ in range(2)]
+    [proc] = await sync_to_async(daphnes)(1, REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    ended = await WSClient.open(ws_url(proc, ended_key), "ended session")
+    kept = await WSClient.open(ws_url(proc, kept_key), "kept session")
+    try:
+        await sync_to_async(lambda: tokens.revoke(tokens.resolve(ended_key)))()
+        await asyncio.to_thread(restart)
+        assert await ended.expect_close(timeout=30) == 4001
+        await kept.send(type="ping")
+        assert await kept.expect("pong", timeout=10)
+        assert kept.close_code is None
+    except BaseException:
+        print(dump_logs([proc]))
+        raise
+    finally:
+        await kept.close()
