@@ -42,7 +42,7 @@ def b64url_decode(text: str) -> bytes:
 
 
 def _dev_private_key() -> str:
-    """DEBUG only: a pair generated once and kept in the data folder, shared by the processes of
+    """CHAT_PUSH_DEV_KEYS only (the embedded run): a pair generated once and kept in the data folder, shared by the processes of
     one checkout (O_EXCL: the first process to start writes it, the others read it)."""
     path = Path(settings.VAR_DIR) / DEV_KEY_FILE
     if not path.exists():
@@ -68,11 +68,11 @@ _vapid: Vapid | None = None
 
 
 def vapid() -> Vapid | None:
-    """The server's VAPID key: VAPID_PRIVATE_KEY, or in DEBUG the dev pair; None when neither."""
+    """The server's VAPID key: VAPID_PRIVATE_KEY, or the dev pair (CHAT_PUSH_DEV_KEYS); None when neither."""
     global _vapid
     with _vapid_lock:
         if _vapid is None:
-            private = settings.VAPID_PRIVATE_KEY or (_dev_private_key() if settings.DEBUG else "")
+            private = settings.VAPID_PRIVATE_KEY or (_dev_private_key() if settings.CHAT_PUSH_DEV_KEYS else "")
             if private:
                 try:
                     _vapid = Vapid.from_string(private)
@@ -86,7 +86,7 @@ def require_keys() -> Vapid:
     key = vapid()
     if key is None:
         raise ImproperlyConfigured(
-            "VAPID_PRIVATE_KEY must be set (generate: python -m chat.webpush); only DEBUG makes a dev pair")
+            "VAPID_PRIVATE_KEY must be set (generate: python -m chat.webpush); only the embedded run makes a dev pair")
     return key
 
 

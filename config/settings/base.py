@@ -260,9 +260,11 @@ CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CHAT_WORKER_METRICS_PORT = env_int("CHAT_WORKER_METRICS_PORT", 9808)
-# VAPID: the base64url raw private key (`vapid --gen` / docs/operations.md). Empty in DEBUG: a dev
-# pair is generated once into CHAT_VAR_DIR; a worker without DEBUG refuses to start without one.
+# VAPID: the base64url raw private key (`python -m chat.webpush` / docs/operations.md).
 VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY", "")
+# Without VAPID_PRIVATE_KEY, make a dev pair once into VAR_DIR (the embedded `make run`: dev.py
+# turns it on); never in production, where a worker without a key refuses to start.
+CHAT_PUSH_DEV_KEYS = env_bool("CHAT_PUSH_DEV_KEYS", DEBUG)
 VAPID_SUBJECT = env_str("VAPID_SUBJECT", "mailto:ops@chat.invalid")
 CHAT_PUSH_TIMEOUT_SECONDS = env_float("CHAT_PUSH_TIMEOUT_SECONDS", 10.0)
 CHAT_PUSH_COALESCE_SECONDS = env_float("CHAT_PUSH_COALESCE_SECONDS", 0.5)

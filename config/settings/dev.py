@@ -10,4 +10,6 @@ from config.settings.base import *  # noqa: F401,F403
 from config.settings.base import VAR_DIR
 
 DEBUG = env_bool("DEBUG", False)
+# Notifications work in `make run` out of the box: a VAPID pair made once into the data folder.
+CHAT_PUSH_DEV_KEYS = env_bool("CHAT_PUSH_DEV_KEYS", True)
 VAR_DIR.mkdir(parents=True, exist_ok=True)
