@@ -83,7 +83,8 @@ def test_with_keda_scaledobjects_replace_the_hpas():
     assert "fallback" not in api  # KEDA refuses a fallback with CPU triggers
 
     worker = scaled["chat-worker"]["spec"]
-    assert [t["metadata"]["listName"] for t in worker["triggers"]] == ["chat.default", "chat.notifications"]
+    assert [t["metadata"]["listName"] for t in worker["triggers"]] == ["chat:celery:chat.default",
+                                                                          "chat:celery:chat.notifications"]
     for trigger in worker["triggers"]:
         assert trigger["type"] == "redis-sentinel"
         assert trigger["metadata"]["addresses"] == "sentinel-a:26379,sentinel-b:26379,sentinel-c:26379"
@@ -98,7 +99,7 @@ def test_worker_queue_triggers_follow_the_queue_values_and_a_plain_redis():
     (trigger,) = scaled["chat-external-worker"]["spec"]["triggers"]
     assert trigger["type"] == "redis"
     assert trigger["metadata"]["address"] == "redis-master.data.svc:6379"
-    assert trigger["metadata"]["listName"] == "emails"
+    assert trigger["metadata"]["listName"] == "chat:celery:emails"  # the broker's key, prefix included
     assert trigger["metadata"]["passwordFromEnv"] == "REDIS_PASSWORD"  # existingSecretHasRedisPassword
     worker = deployments("external-values.yaml", KEDA, ("--set", "worker.autoscaling.enabled=true",
                                                         "--set", "worker.queues={emails}"))["chat-external-worker"]

@@ -74,6 +74,7 @@ REDIS_MASTER_NAME: {{ .Values.redis.masterName | quote }}
 REDIS_URL: {{ .Values.redis.url | quote }}
 {{- end }}
 REDIS_DB: {{ .Values.redis.db | quote }}
+REDIS_KEY_PREFIX: {{ .Values.redis.keyPrefix | quote }}
 LOG_LEVEL: {{ .Values.config.logLevel | quote }}
 ACCESS_LOG_LEVEL: {{ .Values.config.accessLogLevel | quote }}
 {{- with .Values.config.otlpEndpoint }}
