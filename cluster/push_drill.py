@@ -125,7 +125,11 @@ async def drill_f(topology: Topology, room: dict, pace: Pace) -> Outcome:
                            "the worker pushing", 30, interval=0.02)
             fault_at = time.monotonic()
             old = kill(topology, "worker")
-            in_flight_at_kill = {(r["sub"], r["message"]) for r in list(push.received) if r["answered"] is None}
+            killed_at = time.monotonic()
+            # In flight at the kill: arrived before it, not answered before it. The service
+            # answers a dead worker's request all the same, so "unanswered now" is too narrow.
+            in_flight_at_kill = {(r["sub"], r["message"]) for r in list(push.received)
+                                 if r["at"] <= killed_at and (r["answered"] is None or r["answered"] >= fault_at)}
             restarted = await wait_for(running_again(topology, "worker", old), "the worker restarted", 60)
             out.figures = await talk.finish(fault_at)
         stored_last = out.figures.get("stored", 0)
