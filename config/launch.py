@@ -30,8 +30,17 @@ DAPHNE_FLAGS = ["--ping-interval", "20", "--ping-timeout", "30", "--websocket-ma
 DEV_SETTINGS = "config.settings.dev"
 
 
+# Twisted listens with a backlog of 50, and a reconnect storm (1,000 sockets back within a
+# second, half on each ws process) overflows it: SYNs are dropped and retried 1 s, 3 s later.
+# 1024 holds a whole storm on one process (the other down); the kernel caps it at
+# net.core.somaxconn (4096 on Debian). Only an endpoint string can set it, not -b/-p.
+LISTEN_BACKLOG = 1024
+
+
 def daphne(host: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), *DAPHNE_FLAGS, APPLICATION]
+    interface = host.strip("[]").replace(":", r"\:")  # an IPv6 address's colons, escaped as Daphne does
+    endpoint = f"tcp:port={port}:interface={interface}:backlog={LISTEN_BACKLOG}"
+    return [sys.executable, "-m", "daphne", "-e", endpoint, *DAPHNE_FLAGS, APPLICATION]
 
 
 def gunicorn(host: str, port: int, workers: int) -> list[str]:

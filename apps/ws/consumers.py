@@ -74,6 +74,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def connect(self):
         await self.accept()
+        process.accepted(self)  # from here on a drain waits for this socket's close
         self.socket_id = uuid.uuid4().hex
         self.user = self.scope.get("user")
         self.room_id = self.scope["url_route"]["kwargs"].get("room_id")

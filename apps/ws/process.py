@@ -28,8 +28,10 @@ PROCESS_ID = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 SERVER_RESTART = 1012
 DRAIN_SECONDS = env_float("CHAT_WS_DRAIN_SECONDS", 20.0)
 DRAIN_BATCH_INTERVAL = 0.5  # seconds between two batches of closes
+DRAIN_SETTLE_SECONDS = 3.0  # at most this long after the batches for the last closing handshakes
 
 _consumers: "weakref.WeakSet" = weakref.WeakSet()
+_accepted: "weakref.WeakSet" = weakref.WeakSet()  # every socket from accept() on, registered or not
 _heartbeat: asyncio.Task | None = None
 _first_beat: asyncio.Future | None = None
 _shutdown_hooked = False
@@ -64,6 +66,12 @@ async def ensure_running() -> None:
         _hook_shutdown()
         _start_deletion_cost()
     await asyncio.shield(_first_beat)
+
+
+def accepted(consumer) -> None:
+    """Called right after accept(): between it and register() a socket spends a trip to the
+    thread pool, and one that SIGTERM catches there must still get its 1012 before we exit."""
+    _accepted.add(consumer)
 
 
 def register(consumer) -> None:
@@ -131,6 +139,7 @@ async def _drain_then(previous, signum, frame) -> None:
         if number:
             await asyncio.sleep(DRAIN_BATCH_INTERVAL)
         await asyncio.gather(*(_close(consumer) for consumer in batch))
+    await _settle(DRAIN_SETTLE_SECONDS)
     try:
         await db.call(actions.process_stopping, PROCESS_ID)
     except Exception:  # noqa: BLE001
@@ -140,3 +149,20 @@ async def _drain_then(previous, signum, frame) -> None:
         previous(signum, frame)
     else:
         raise SystemExit(0)
+
+
+def _unfinished() -> int:
+    return sum(1 for consumer in list(_accepted) if not getattr(consumer, "left", False))
+
+
+async def _settle(seconds: float) -> None:
+    """Wait until every accepted socket has finished its closing handshake, or `seconds`.
+    Exiting at once tore down (1006, no 1012) the sockets that registered after the batches'
+    snapshot (closed by register() an instant before) and any last batch whose close frames
+    a loaded process had not written yet."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while _unfinished() and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    if _unfinished():
+        log.warning("SIGTERM: %d sockets still open after the drain; exiting anyway", _unfinished())

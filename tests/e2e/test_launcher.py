@@ -33,7 +33,7 @@ def test_launcher_command_lines(monkeypatch):
     monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
     monkeypatch.setenv("PORT", "9001")
     assert launch.command_line(["ws"])[2:] == [
-        "daphne", "-b", "127.0.0.1", "-p", "9001", "--ping-interval", "20", "--ping-timeout", "30",
+        "daphne", "-e", "tcp:port=9001:interface=127.0.0.1:backlog=1024", "--ping-interval", "20", "--ping-timeout", "30",
         "--websocket-max-message-size", "1048576", "config.asgi:application"]
     assert launch.command_line(["api", "--host", "0.0.0.0", "--workers", "3"]) == [
         sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn", "config.asgi:application",
@@ -43,6 +43,7 @@ def test_launcher_command_lines(monkeypatch):
     assert launch.command_line(["worker", "--loglevel", "INFO", "-Q", "push"]) == [
         sys.executable, "-m", "celery", "-A", "apps.worker", "worker", "--loglevel", "INFO", "-Q", "push"]
     assert launch.command_line(["migrate"])[1:] == [str(launch.ROOT / "manage.py"), "migrate", "--noinput"]
+    assert launch.command_line(["ws", "--host", "::1"])[4] == r"tcp:port=9001:interface=\:\:1:backlog=1024"
     with pytest.raises(SystemExit):
         launch.command_line(["ws", "--workers", "2"])
 

@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+import websockets
 from asgiref.sync import sync_to_async
 
 from accounts.tokens import issue_token
@@ -65,3 +66,41 @@ async def test_sigterm_turns_readiness_off_then_closes_sockets_with_1012_in_batc
     except BaseException:
         print(dump_logs([proc]))
         raise
+
+
+async def test_sockets_opened_during_the_drain_still_get_1012(daphnes, make_user):
+    """A client that reaches a draining process (the proxy has not seen /readyz go 503 yet)
+    is accepted, then closed with 1012 once its session is set up: the process must not exit
+    before those closes are through, or the late sockets end with 1006."""
+    users = [await sync_to_async(make_user)() for _ in range(5)]
+    tokens = [await sync_to_async(issue_token)(user) for user in users]
+    (proc,) = await sync_to_async(daphnes)(1, CHAT_WS_DRAIN_SECONDS=1)
+    try:
+        holding = [await WSClient.open(ws_url(proc, token), f"held-{i}") for i, token in enumerate(tokens)]
+        os.killpg(proc.proc.pid, signal.SIGTERM)
+        late: list[asyncio.Task] = []
+        opened = 0
+        while proc.proc.poll() is None and opened < 400:
+            try:
+                ws = await websockets.connect(ws_url(proc, tokens[opened % len(tokens)]), open_timeout=2,
+                                              close_timeout=2, max_size=2**20)
+            except (OSError, TimeoutError, websockets.InvalidHandshake):
+                break  # the listener is gone: the process is on its way out
+            opened += 1
+            late.append(asyncio.create_task(close_code(ws)))
+            await asyncio.sleep(0.01)
+        codes = await asyncio.gather(*late, *(c.expect_close(timeout=15) for c in holding))
+        assert opened > 0, "no socket reached the draining process"
+        assert set(codes) == {1012}, f"{opened} late sockets: close codes {sorted(set(codes))}"
+    except BaseException:
+        print(dump_logs([proc]))
+        raise
+
+
+async def close_code(ws) -> int:
+    try:
+        async for _ in ws:
+            pass
+    except websockets.ConnectionClosed:
+        pass
+    return ws.close_code if ws.close_code is not None else 1006
