@@ -72,13 +72,13 @@ def forget_redis_keys(url: str, prefix: str) -> None:
     client.close()
 
 
-def seed(env: dict, rooms: int, room_size: int, sync_messages: int = 0) -> dict:
+def seed(env: dict, rooms: int, room_size: int, sync_messages: int = 0, analyze: bool = False) -> dict:
     """Migrate the database of `env` (None values: unset) and seed it; returns `seed_rooms`' layout."""
     env = {k: v for k, v in env.items() if v is not None}
     subprocess.run([sys.executable, "-m", "config.launch", "migrate"], cwd=ROOT, env=env, check=True, timeout=300,
                    stdout=subprocess.DEVNULL)
     out = subprocess.run([sys.executable, "-m", "harness.seeding", "--rooms", str(rooms), "--room-size",
-                          str(room_size), "--sync-messages", str(sync_messages)],
+                          str(room_size), "--sync-messages", str(sync_messages), *(["--analyze"] if analyze else [])],
                          cwd=ROOT, env=env, check=True, timeout=600, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -120,12 +120,14 @@ def main() -> None:
     parser.add_argument("--rooms", type=int, required=True)
     parser.add_argument("--room-size", type=int, required=True)
     parser.add_argument("--sync-messages", type=int, default=0)
+    parser.add_argument("--analyze", action="store_true", help="VACUUM ANALYZE after seeding (benchmarks)")
     args = parser.parse_args()
     import django
 
     django.setup()
     layout = seed_rooms(args.rooms, args.room_size, args.sync_messages)
-    analyze()
+    if args.analyze:
+        analyze()
     print(json.dumps(layout))
 
 

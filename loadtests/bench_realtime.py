@@ -331,9 +331,9 @@ def seed(args) -> dict:
     env = {**os.environ, **server_env(args, args.db, "seed", None)}
     wanted = set(args.scenarios)
     layout = seeding.seed(env, args.rooms if wanted & {"rooms", "failover", "idle"} else 0, args.room_size,
-                          args.sync_messages if "sync" in wanted else 0)
+                          args.sync_messages if "sync" in wanted else 0, analyze=True)
     if "big-room" in wanted:
-        layout["big"] = seeding.seed(env, 1, args.big_room)["rooms"]
+        layout["big"] = seeding.seed(env, 1, args.big_room, analyze=True)["rooms"]
     return layout
 
 
