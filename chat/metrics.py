@@ -30,8 +30,13 @@ PUSH_REQUESTS = Counter("chat_push_requests_total", "Web Push requests by result
 PUSH_NOTIFY_SECONDS = Histogram(
     "chat_push_notify_seconds", "Message commit -> push request sent",
     buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 5, 10, 30, 60))
+PUSH_MESSAGES = Counter(
+    "chat_push_messages_total", "Stored messages the worker has worked out (planned and attempted) notifications for")
 PUSH_ENQUEUE_ERRORS = Counter(
     "chat_push_enqueue_errors_total", "Stored messages whose notification could not be queued (broker down)")
+GC_PAUSE_SECONDS = Histogram(
+    "chat_gc_pause_seconds", "Garbage collection pauses of a ws process, by generation", ["generation"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1))
 # --- fan-out (apps/ws/hub.py), per ws process ---------------------------------------------
 FANOUT_DELIVERIES = Counter("chat_fanout_deliveries_total", "Frames written to sockets by the local fan-out", ["kind"])
 FANOUT_PUBLICATIONS = Counter(

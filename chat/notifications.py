@@ -1,7 +1,7 @@
 """Who is notified of a new message, with what, and the ledger that makes it happen once.
 
 The steps (docs/flows/notifications.md):
-1. `message_stored` (called by send_message) queues `notify_message` after commit, through the
+1. `message_stored` (called by send_message) queues `notify_messages` after commit, through the
    queue the worker app installs (`use_queue`); a short countdown lets a burst settle.
 2. `plan(message_id)`: the members to notify are those with a push subscription, no open socket
    (chat.presence), no mute on the room, and a read watermark below the message. Each of their
@@ -59,6 +59,14 @@ def _enqueue(message_id: int) -> None:
     except Exception:  # noqa: BLE001 - the message is stored and delivered live; only its push is lost
         metrics.PUSH_ENQUEUE_ERRORS.inc()
         log.exception("could not queue the notification of message %s", message_id)
+
+
+def notify(message_id: int) -> list[tuple[int, "Outcome"]]:
+    """Everything a stored message calls for: the plan, then an attempt of each ready row; the
+    rows to retry are in the outcomes (the caller schedules them)."""
+    outcomes = attempt_many(plan(message_id))
+    metrics.PUSH_MESSAGES.inc()
+    return outcomes
 
 
 # --- 1. the plan ------------------------------------------------------------------------------

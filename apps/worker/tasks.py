@@ -5,18 +5,34 @@ from celery import shared_task
 from django.conf import settings
 from django.db import close_old_connections
 
-from chat import notifications
+from chat import notifications, tracing
 
 # Broker-side bound on one notification's retries (chat counts attempts too; this is the backstop).
 MAX_TASK_RETRIES = 20
 
 
+@shared_task(name="chat.notify_messages", bind=True)
+def notify_messages(self, items: list) -> None:
+    """Messages a process stored within one batch window (apps/worker/queueing.py), each
+    `[message_id, trace carrier]`: notify the members who should hear of each. Each message's
+    work continues its send's trace."""
+    for message_id, carrier in items:
+        attributes = {"chat.message": message_id}
+        with (tracing.continued_span(carrier, "notify message", tracing.INTERNAL, attributes) if carrier
+              else tracing.span("notify message", tracing.INTERNAL, attributes)):
+            _notify(message_id, eager=self.request.is_eager)
+
+
 @shared_task(name="chat.notify_message", bind=True)
 def notify_message(self, message_id: int) -> None:
-    """A message was stored: notify the members who should hear of it."""
-    for notification_id, outcome in notifications.attempt_many(notifications.plan(message_id)):
+    """One message (what processes queued before batches; kept for tasks still in a queue)."""
+    _notify(message_id, eager=self.request.is_eager)
+
+
+def _notify(message_id: int, *, eager: bool) -> None:
+    for notification_id, outcome in notifications.notify(message_id):
         if outcome.result == "retry":
-            _later(notification_id, outcome.retry_in, eager=self.request.is_eager)
+            _later(notification_id, outcome.retry_in, eager=eager)
 
 
 @shared_task(name="chat.push_retry", bind=True, max_retries=MAX_TASK_RETRIES)

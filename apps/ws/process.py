@@ -17,7 +17,7 @@ import weakref
 
 from django.conf import settings
 
-from apps.ws import db, pod_cost
+from apps.ws import db, pod_cost, runtime
 from chat import actions, metrics
 from config import draining
 from config.env import env_float
@@ -65,6 +65,7 @@ async def ensure_running() -> None:
         _heartbeat = asyncio.create_task(_beat_forever(), name="presence-heartbeat")
         _hook_shutdown()
         _start_deletion_cost()
+        runtime.start()
     await asyncio.shield(_first_beat)
 
 

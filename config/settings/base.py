@@ -268,6 +268,10 @@ CHAT_PUSH_DEV_KEYS = env_bool("CHAT_PUSH_DEV_KEYS", DEBUG)
 VAPID_SUBJECT = env_str("VAPID_SUBJECT", "mailto:ops@chat.invalid")
 CHAT_PUSH_TIMEOUT_SECONDS = env_float("CHAT_PUSH_TIMEOUT_SECONDS", 10.0)
 CHAT_PUSH_COALESCE_SECONDS = env_float("CHAT_PUSH_COALESCE_SECONDS", 0.5)
+# A process gathers the messages it stores for this long (or this many) and queues one
+# notification task per batch (apps/worker/queueing.py); the wait is part of the coalescing.
+CHAT_NOTIFY_BATCH_SECONDS = env_float("CHAT_NOTIFY_BATCH_SECONDS", 0.1)
+CHAT_NOTIFY_BATCH_LIMIT = env_int("CHAT_NOTIFY_BATCH_LIMIT", 200)
 CHAT_PUSH_MAX_ATTEMPTS = env_int("CHAT_PUSH_MAX_ATTEMPTS", 8)
 CHAT_PUSH_TTL_SECONDS = env_int("CHAT_PUSH_TTL_SECONDS", 24 * 3600)
 # Subscription endpoints must be https unless this is on (dev and tests push to local http).

@@ -89,15 +89,25 @@ def scrape(worker) -> Scrape:
     return Scrape.of(worker.url)
 
 
-def wait_tasks(worker, count: int, task: str = "chat.notify_message", timeout: float = 30.0) -> Scrape:
+def wait_messages(worker, count: int, timeout: float = 30.0) -> Scrape:
+    """Until the worker has worked out the notifications of `count` messages (its /metrics;
+    the messages of one sender's batch arrive in one task, so tasks are not counted)."""
+    return _wait_metric(worker, count, timeout, "chat_push_messages_total")
+
+
+def wait_tasks(worker, count: int, task: str, timeout: float = 30.0) -> Scrape:
     """Until the worker has finished `count` runs of `task` (succeeded, from its /metrics)."""
+    return _wait_metric(worker, count, timeout, "chat_worker_tasks_total", task=task, state="succeeded")
+
+
+def _wait_metric(worker, count: int, timeout: float, name: str, **labels) -> Scrape:
     deadline = time.monotonic() + timeout
     while True:
         metrics = scrape(worker)
-        if metrics.value("chat_worker_tasks_total", task=task, state="succeeded") >= count:
+        if metrics.value(name, **labels) >= count:
             return metrics
         if worker.proc.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"{task} x{count} not done (exit {worker.proc.poll()}):\n{worker.output()[-3000:]}")
+            raise AssertionError(f"{name}{labels} < {count} (exit {worker.proc.poll()}):\n{worker.output()[-3000:]}")
         time.sleep(0.1)
 
 

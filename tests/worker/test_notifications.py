@@ -8,7 +8,7 @@ import pytest
 from accounts import tokens
 from chat import actions
 from chat.models import PushSubscription
-from tests.worker.conftest import OpenSocket, ledger, send, subscribe, wait_tasks
+from tests.worker.conftest import OpenSocket, ledger, send, subscribe, wait_messages, wait_tasks
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -24,7 +24,7 @@ def test_offline_member_gets_exactly_one_notification_with_the_text(
 
     message = send(nino, room["id"], GEORGIAN)
     push_service.wait_for(lambda: push_service.delivered("giorgi-laptop"), what="giorgi's notification")
-    metrics = wait_tasks(worker, 1)
+    metrics = wait_messages(worker, 1)
 
     [request] = push_service.for_browser("giorgi-laptop")
     assert request.payload == {
@@ -49,7 +49,7 @@ def test_online_member_gets_none(broker, workers, daphnes, push_service, make_us
 
     with OpenSocket(ws, tokens.issue_token(giorgi)):  # giorgi has the app open
         send(nino, room["id"], "are you there?")
-        wait_tasks(worker, 1)
+        wait_messages(worker, 1)
 
     assert len(push_service.delivered("ana")) == 1
     assert push_service.for_browser("giorgi") == []
@@ -65,7 +65,7 @@ def test_muted_member_gets_none(broker, workers, push_service, make_user, make_r
     worker = workers()
 
     send(nino, room["id"], "quiet please")
-    wait_tasks(worker, 1)
+    wait_messages(worker, 1)
 
     assert len(push_service.delivered("ana")) == 1
     assert push_service.for_browser("giorgi") == []
@@ -82,7 +82,7 @@ def test_member_who_read_before_the_task_ran_gets_none(
 
     message = send(nino, room["id"], "read me on another device")
     assert actions.mark(giorgi, room_id=room["id"], message_id=message["id"], kind="read") is not None
-    wait_tasks(worker, 1)
+    wait_messages(worker, 1)
 
     assert len(push_service.delivered("ana")) == 1
     assert push_service.for_browser("giorgi") == []
@@ -96,7 +96,7 @@ def test_a_burst_of_five_is_one_notification(broker, settings, workers, push_ser
     settings.CHAT_PUSH_COALESCE_SECONDS = 2.0  # the burst commits well inside the first countdown
 
     sent = [send(nino, room["id"], f"message {i} — ნაწილი {i}") for i in range(1, 6)]
-    wait_tasks(worker, 5)  # one task per message; four of them find the burst already covered
+    wait_messages(worker, 5)  # four of the five messages find the burst already covered
 
     [request] = push_service.for_browser("giorgi")
     assert request.status == 201
@@ -115,7 +115,7 @@ def test_410_removes_the_subscription(broker, workers, push_service, make_user, 
     worker = workers()
 
     send(nino, room["id"], "anyone?")
-    metrics = wait_tasks(worker, 1)
+    metrics = wait_messages(worker, 1)
 
     assert [r.status for r in push_service.for_browser("giorgi")] == [410]
     assert not PushSubscription.objects.filter(endpoint=subscription["endpoint"]).exists()
@@ -123,7 +123,7 @@ def test_410_removes_the_subscription(broker, workers, push_service, make_user, 
     assert metrics.value("chat_push_requests_total", result="gone") == 1
 
     send(nino, room["id"], "still nobody")  # nothing left to push to
-    wait_tasks(worker, 2)
+    wait_messages(worker, 2)
     assert len(push_service.for_browser("giorgi")) == 1
 
 
@@ -143,9 +143,9 @@ def test_503_then_201_delivers_once_and_the_worker_reports_it(
     assert requests[0].headers["topic"] == requests[1].headers["topic"]
     assert [(n.state, n.attempts) for n in ledger()] == [("sent", 2)]
     # /metrics of the worker: tasks by name and state, their durations, push outcomes, queues
-    assert metrics.value("chat_worker_tasks_total", task="chat.notify_message", state="succeeded") == 1
+    assert metrics.value("chat_worker_tasks_total", task="chat.notify_messages", state="succeeded") == 1
     assert metrics.value("chat_worker_tasks_total", task="chat.push_retry", state="succeeded") == 1
-    assert metrics.value("chat_worker_task_seconds_count", task="chat.notify_message") == 1
+    assert metrics.value("chat_worker_task_seconds_count", task="chat.notify_messages") == 1
     assert metrics.value("chat_push_requests_total", result="retry") == 1
     assert metrics.value("chat_push_requests_total", result="sent") == 1
     assert metrics.value("chat_push_notify_seconds_count") == 2

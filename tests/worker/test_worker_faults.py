@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 
 from accounts import tokens
 from harness import clients, processes
-from tests.worker.conftest import WSClient, ledger, send, subscribe, wait_tasks
+from tests.worker.conftest import WSClient, ledger, send, subscribe, wait_messages, wait_tasks
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -67,7 +67,7 @@ def test_sigterm_finishes_the_running_task_and_requeues_the_waiting_one(
     settings.CHAT_PUSH_COALESCE_SECONDS = 8.0  # this task waits in the worker (ETA) when SIGTERM comes
     send(nino, waiting_room["id"], "queued at SIGTERM")
     deadline = time.monotonic() + 20
-    while worker.output().count("chat.notify_message[") < 2:  # "Task ...[id] received"
+    while worker.output().count("chat.notify_messages[") < 2:  # "Task ...[id] received"
         assert time.monotonic() < deadline, worker.output()[-3000:]
         time.sleep(0.05)
 
@@ -78,7 +78,7 @@ def test_sigterm_finishes_the_running_task_and_requeues_the_waiting_one(
 
     again = workers()
     push_service.wait_for(lambda: push_service.delivered("ana"), timeout=40, what="the requeued task")
-    wait_tasks(again, 1)
+    wait_messages(again, 1)
     assert len(push_service.for_browser("ana")) == 1
     assert len(push_service.for_browser("giorgi")) == 1
     assert sorted(n.state for n in ledger()) == ["sent", "sent"]
@@ -110,7 +110,7 @@ async def test_through_redis_sentinel(sentinel_cluster, workers, daphnes, push_s
         await sender.send(type="message_send", room=room["id"], content=f"sentinel {'ბ' * 3}", temp_id="s-1")
         await sync_to_async(push_service.wait_for)(lambda: push_service.delivered("giorgi"),
                                                    what="the notification through Sentinel")
-        await sync_to_async(wait_tasks)(worker, 1)
+        await sync_to_async(wait_messages)(worker, 1)
     finally:
         await sender.close()
     [request] = push_service.for_browser("giorgi")

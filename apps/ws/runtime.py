@@ -1,0 +1,66 @@
+"""The ws process's interpreter, set for steady latency once it serves its first socket.
+
+- Garbage collection: a full collection walks every tracked object, and a Django process holds
+  a few hundred thousand from its imports alone; every socket of the process waits while it
+  runs. `gc.freeze()` moves what exists at the first socket (the imported code and settings,
+  which live as long as the process) out of the collector's sight, so a full collection walks
+  only what serving allocated. Pauses are measured (`chat_gc_pause_seconds`), so a stall can be
+  told apart from the network.
+- The database pool: each thread of the pool that runs domain calls (apps/ws/db.py) opens its
+  PostgreSQL connection on its first call. Opened here instead, in the background, the first
+  sends after a start or a deploy do not pay for connecting.
+"""
+import asyncio
+import gc
+import logging
+import threading
+import time
+
+from django.db import connection
+
+from apps.ws import db
+from chat import metrics
+
+log = logging.getLogger(__name__)
+
+_started = False
+_gc_began: dict[int, float] = {}
+
+
+def start() -> None:
+    """Once per process, from the first socket's event loop."""
+    global _started
+    if _started:
+        return
+    _started = True
+    gc.freeze()
+    gc.callbacks.append(_time_collection)
+    task = asyncio.get_running_loop().create_task(_warm_pool(), name="db-pool-warm-up")
+    task.add_done_callback(lambda t: t.cancelled() or t.exception() is None
+                           or log.warning("database pool warm-up failed", exc_info=t.exception()))
+
+
+def _time_collection(phase: str, info: dict) -> None:
+    generation = info["generation"]
+    if phase == "start":
+        _gc_began[generation] = time.perf_counter()
+    elif generation in _gc_began:
+        metrics.GC_PAUSE_SECONDS.labels(str(generation)).observe(time.perf_counter() - _gc_began.pop(generation))
+
+
+async def _warm_pool() -> None:
+    """One connection per pool thread: every call waits at a barrier until all of them run,
+    so each lands on a thread of its own (never more calls than the pool has threads: the
+    loop's default executor, which the first call makes if Daphne did not)."""
+    await db.call(connection.ensure_connection)
+    executor = getattr(asyncio.get_running_loop(), "_default_executor", None)
+    size = getattr(executor, "_max_workers", 0)
+    if size < 2:
+        return
+    barrier = threading.Barrier(size, timeout=2)
+
+    def connect() -> None:
+        connection.ensure_connection()
+        barrier.wait()
+
+    await asyncio.gather(*(db.call(connect) for _ in range(size)))
