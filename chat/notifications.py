@@ -115,7 +115,7 @@ def recipients(messages: list[_Stored]) -> dict[int, dict[int, int]]:
             for m in messages}
 
 
-def plan(message_ids: list[int]) -> list[PushNotification]:
+def plan(message_ids: list[int]) -> list[push_ledger.Notice]:
     """Record (idempotently) the notifications these messages call for; return the ledger rows
     ready to be attempted now (new ones, and unfinished ones a crash left behind), loaded."""
     messages = _stored(message_ids)
@@ -171,7 +171,7 @@ def attempt_many(notification_ids: list[int]) -> list[tuple[int, Outcome]]:
     return _attempt(push_ledger.load(Q(id__in=notification_ids)), notification_ids)
 
 
-def _attempt(rows: list[PushNotification], asked: list[int]) -> list[tuple[int, Outcome]]:
+def _attempt(rows: list[push_ledger.Notice], asked: list[int]) -> list[tuple[int, Outcome]]:
     """Drop the rows read meanwhile; send the others a chunk at a time (claim, post at once,
     record in waves). A worker killed mid-chunk leaves only that chunk's unrecorded rows to be
     sent again."""
@@ -188,15 +188,14 @@ def _attempt(rows: list[PushNotification], asked: list[int]) -> list[tuple[int, 
             for nid in asked]
 
 
-def _push(claimed: list[PushNotification]) -> dict[int, Outcome]:
+def _push(claimed: list[push_ledger.Notice]) -> dict[int, Outcome]:
     if not claimed:
         return {}
     now = timezone.now()
     pushes = []
     for row in claimed:
-        metrics.PUSH_NOTIFY_SECONDS.observe((now - row.message.created_at).total_seconds())
-        sub = row.subscription
-        pushes.append(webpush.Push(sub.endpoint, sub.p256dh, sub.auth, payload(row), topic(row.room_id)))
+        metrics.PUSH_NOTIFY_SECONDS.observe((now - row.created_at).total_seconds())
+        pushes.append(webpush.Push(row.endpoint, row.p256dh, row.auth, payload(row), topic(row.room_id)))
     outcomes: dict[int, Outcome] = {}
     for wave in webpush.send_all(pushes, ttl=settings.CHAT_PUSH_TTL_SECONDS):
         outcomes.update(_record([(claimed[index], answer) for index, answer in wave]))
@@ -209,7 +208,7 @@ def retry_delay(attempts: int, retry_after: float | None) -> float:
     return max(backoff, retry_after or 0.0)
 
 
-def _decide(row: PushNotification, answer: webpush.PushAnswer) -> tuple[Outcome, push_ledger.Finish | None]:
+def _decide(row: push_ledger.Notice, answer: webpush.PushAnswer) -> tuple[Outcome, push_ledger.Finish | None]:
     """What an answer means for the row (None: the row goes with its subscription)."""
     if answer.result == "sent":
         return Outcome("sent"), push_ledger.Finish(State.SENT)
@@ -225,7 +224,7 @@ def _decide(row: PushNotification, answer: webpush.PushAnswer) -> tuple[Outcome,
         State.DROPPED, f"{answer.result}: {reason}")
 
 
-def _record(answered: list[tuple[PushNotification, webpush.PushAnswer]]) -> dict[int, Outcome]:
+def _record(answered: list[tuple[push_ledger.Notice, webpush.PushAnswer]]) -> dict[int, Outcome]:
     """One wave of answers into the ledger: a statement per distinct finish, one delete for the
     subscriptions that are gone."""
     outcomes, finishes, gone = {}, {}, set()
@@ -255,21 +254,19 @@ def topic(room_id: int) -> str:
     return f"room-{room_id}"
 
 
-def _room_title(notification: PushNotification) -> str:
-    # A room without a name is titled by its other member: push_ledger.load annotates the row.
-    return notification.room.name or getattr(notification, "other_member", None) or "a chat"
+def _room_title(notice: push_ledger.Notice) -> str:
+    return notice.room_name or notice.other_member or "a chat"  # a room without a name: its other member
 
 
-def payload(notification: PushNotification) -> bytes:
+def payload(notice: push_ledger.Notice) -> bytes:
     """Small JSON (well under the 4 KB Web Push limit): what the service worker shows and the
     room + seq a click opens."""
-    message = notification.message
-    room_title = _room_title(notification)
-    count = notification.unread
-    title = f"{count} new messages in {room_title}" if count > 1 else f"{message.sender.username} in {room_title}"
-    text = message.content if len(message.content) <= _BODY_CHARS else message.content[:_BODY_CHARS - 1] + "…"
-    body = f"{message.sender.username}: {text}" if count > 1 else text
+    room_title = _room_title(notice)
+    count = notice.unread
+    title = f"{count} new messages in {room_title}" if count > 1 else f"{notice.sender} in {room_title}"
+    text = notice.content if len(notice.content) <= _BODY_CHARS else notice.content[:_BODY_CHARS - 1] + "…"
+    body = f"{notice.sender}: {text}" if count > 1 else text
     return json.dumps({
-        "type": "message", "room": notification.room_id, "seq": notification.seq, "message": message.id,
-        "unread": count, "title": title, "body": body, "tag": topic(notification.room_id),
+        "type": "message", "room": notice.room_id, "seq": notice.seq, "message": notice.message_id,
+        "unread": count, "title": title, "body": body, "tag": topic(notice.room_id),
     }, ensure_ascii=False, separators=(",", ":")).encode()
