@@ -108,11 +108,35 @@ def _candidates(messages: list[_Stored]) -> list[tuple[int, int, int]]:
 def recipients(messages: list[_Stored]) -> dict[int, dict[int, int]]:
     """Per message id, the members to notify (user -> read watermark): not the sender,
     subscribed, not muted, not read, offline (one presence look-up for the batch)."""
-    candidates = _candidates(messages)
-    online = presence.store().online_user_ids({user for _, user, _ in candidates}) if candidates else set()
-    return {m.id: {user: read for room, user, read in candidates
-                   if room == m.room_id and read < m.seq and user != m.sender_id and user not in online}
+    by_room: dict[int, list[tuple[int, int]]] = {}
+    for room_id, user, read in _candidates(messages):
+        by_room.setdefault(room_id, []).append((user, read))
+    users = {user for members in by_room.values() for user, _ in members}
+    online = presence.store().online_user_ids(users) if users else set()
+    return {m.id: {user: read for user, read in by_room.get(m.room_id, ())
+                   if read < m.seq and user != m.sender_id and user not in online}
             for m in messages}
+
+
+def _subscriptions(users: set[int]) -> dict[int, list[int]]:
+    """user -> their subscription ids, in id order."""
+    found: dict[int, list[int]] = {}
+    for sub_id, user in PushSubscription.objects.filter(user_id__in=users).values_list("id", "user_id").order_by("id"):
+        found.setdefault(user, []).append(sub_id)
+    return found
+
+
+def _existing(subscription_ids: list[int], messages: list[_Stored]) -> dict[tuple[int, int], list[tuple]]:
+    """(subscription, room) -> [(row id, seq, claimable now)] of the rows at or after the batch's
+    messages: what covers a message already (a burst's first task made it), and what a crash
+    left unfinished."""
+    found: dict[tuple[int, int], list[tuple]] = {}
+    for row_id, sub_id, room_id, seq, ready in PushNotification.objects.filter(
+            subscription_id__in=subscription_ids, room_id__in={m.room_id for m in messages},
+            seq__gte=min(m.seq for m in messages)).annotate(ready=Q(push_ledger.claimable(timezone.now()))).values_list(
+            "id", "subscription_id", "room_id", "seq", "ready"):
+        found.setdefault((sub_id, room_id), []).append((row_id, seq, ready))
+    return found
 
 
 def plan(message_ids: list[int]) -> list[push_ledger.Notice]:
@@ -120,30 +144,25 @@ def plan(message_ids: list[int]) -> list[push_ledger.Notice]:
     ready to be attempted now (new ones, and unfinished ones a crash left behind), loaded."""
     messages = _stored(message_ids)
     members = recipients(messages)
-    users = {user for found in members.values() for user in found}
-    if not users:
+    subscriptions = _subscriptions({user for found in members.values() for user in found})
+    if not subscriptions:
         return []
-    subscriptions: dict[int, list[int]] = {}
-    for sub_id, user in PushSubscription.objects.filter(user_id__in=users).values_list("id", "user_id").order_by("id"):
-        subscriptions.setdefault(user, []).append(sub_id)
-    # Every row of these subscriptions at or after the batch's messages: what covers a message
-    # already (a burst's first task made it), and what a crash left unfinished.
-    existing = list(PushNotification.objects.filter(
-        subscription_id__in=[s for subs in subscriptions.values() for s in subs],
-        room_id__in={m.room_id for m in messages}, seq__gte=min(m.seq for m in messages),
-    ).annotate(ready=Q(push_ledger.claimable(timezone.now()))).values_list("id", "subscription_id", "room_id", "seq", "ready"))
+    existing = _existing([s for subs in subscriptions.values() for s in subs], messages)
     new: dict[tuple[int, int], PushNotification] = {}
     leftovers: set[int] = set()
     for m in messages:
         for user, read in members[m.id].items():
             for sub_id in subscriptions.get(user, ()):
-                covering = [(row_id, ready) for row_id, s, room, seq, ready in existing
-                            if s == sub_id and room == m.room_id and seq >= m.seq]
+                covering = [(row_id, ready) for row_id, seq, ready in existing.get((sub_id, m.room_id), ()) if seq >= m.seq]
                 leftovers.update(row_id for row_id, ready in covering if ready)
                 if not covering and (sub_id, m.newest_id) not in new:
                     new[sub_id, m.newest_id] = PushNotification(
                         subscription_id=sub_id, message_id=m.newest_id, room_id=m.room_id, seq=m.newest_seq,
                         unread=m.newest_seq - read)
+    return _record_and_load(new, leftovers)
+
+
+def _record_and_load(new: dict[tuple[int, int], PushNotification], leftovers: set[int]) -> list[push_ledger.Notice]:
     # A racing task may have made a row first: UNIQUE(subscription, message) keeps one. Made (and
     # so sent) in subscription order.
     PushNotification.objects.bulk_create(sorted(new.values(), key=lambda row: row.subscription_id),
