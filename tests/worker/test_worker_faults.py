@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 
 from accounts import tokens
 from harness import clients, processes
-from tests.worker.conftest import WSClient, ledger, send, subscribe, wait_messages, wait_tasks
+from tests.worker.conftest import WSClient, ledger, send, subscribe, wait_messages
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
