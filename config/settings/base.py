@@ -101,6 +101,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database that does not answer fails a request in seconds (503, apps/api/errors.py), not
     # after the driver's default wait.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
+# The ws process writes sends on an asyncio pool of its own (chat/async_db.py; 0 turns it off:
+# sends then go through the thread pool like every other call); a send waits at most this long
+# for a connection before it answers message_failed.
+CHAT_ASYNC_DB_POOL_SIZE = env_int("CHAT_ASYNC_DB_POOL_SIZE", 4)
+CHAT_ASYNC_DB_WAIT_SECONDS = env_float("CHAT_ASYNC_DB_WAIT_SECONDS", 3.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en"
