@@ -6,20 +6,53 @@ through the thread pool (apps/ws/db.py) costs a hand-off to a thread and back, G
 while it waits on PostgreSQL, and Django's cursor layer; at a few hundred sends a second that was
 about a third of the send's CPU (docs/benchmarks.md). Everything else keeps Django's connections.
 Statements here run in autocommit and are prepared once per connection.
+
+When the pool cannot serve (PostgreSQL restarting, a broken connection, every connection busy
+for longer than CHAT_ASYNC_DB_WAIT_SECONDS) the caller takes the thread path instead, which
+reconnects on demand, and the pool is left alone for CHAT_ASYNC_DB_BACKOFF_SECONDS while it
+reconnects in the background: an outage costs no send more than the thread path would.
 """
 import asyncio
+import contextlib
+import logging
+import time
 import weakref
+from collections.abc import AsyncIterator
 
+import psycopg
 from django.conf import settings
 from django.db import connections
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+log = logging.getLogger(__name__)
 
 _pools: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool]" = weakref.WeakKeyDictionary()
+_resting_until = 0.0
+APPLICATION_NAME = "chat-async-send"  # how this pool's sessions show in pg_stat_activity
+
+
+class Unavailable(Exception):
+    """The pool could not run the statement; whether a write committed is unknown."""
 
 
 def available() -> bool:
-    """True where the async write can run: PostgreSQL, and not turned off."""
-    return connections["default"].vendor == "postgresql" and settings.CHAT_ASYNC_DB_POOL_SIZE > 0
+    """True where the async write can run now: PostgreSQL, turned on, and not resting after a failure."""
+    return (connections["default"].vendor == "postgresql" and settings.CHAT_ASYNC_DB_POOL_SIZE > 0
+            and time.monotonic() >= _resting_until)
+
+
+@contextlib.asynccontextmanager
+async def connection() -> AsyncIterator[psycopg.AsyncConnection]:
+    """A pooled connection; Unavailable when the pool cannot serve (then it rests a while)."""
+    global _resting_until
+    try:
+        async with (await pool()).connection() as conn:
+            yield conn
+    except (PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        _resting_until = time.monotonic() + settings.CHAT_ASYNC_DB_BACKOFF_SECONDS
+        log.warning("async database pool unavailable (%s); sends take the thread path for %.0f s",
+                    type(exc).__name__, settings.CHAT_ASYNC_DB_BACKOFF_SECONDS)
+        raise Unavailable(str(exc)) from exc
 
 
 def _connection_kwargs() -> dict:
@@ -29,7 +62,7 @@ def _connection_kwargs() -> dict:
     params.pop("prepare_threshold", None)
     # Django's adapters (timestamps as aware UTC datetimes), and the session in UTC as Django sets it.
     params["options"] = " ".join(filter(None, [params.get("options"), "-c TimeZone=UTC"]))
-    return {**params, "autocommit": True}
+    return {**params, "autocommit": True, "application_name": APPLICATION_NAME}
 
 
 async def pool() -> AsyncConnectionPool:

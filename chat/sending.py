@@ -97,9 +97,10 @@ def insert_message(*, room_id: int, sender_id: int, temp_id: str, message_type: 
 async def insert_message_async(*, room_id: int, sender_id: int, temp_id: str, message_type: str,
                                content: str) -> InsertedMessage | None:
     """The same statement from an event loop, on chat.async_db's pool (PostgreSQL; autocommit,
-    prepared once per connection). None as insert_message."""
+    prepared once per connection). None as insert_message; async_db.Unavailable when the pool
+    could not run it (the outcome is then unknown: the caller retries the same temp_id)."""
     params = _params(room_id, sender_id, temp_id, message_type, content)
-    async with (await async_db.pool()).connection() as conn:
+    async with async_db.connection() as conn:
         try:
             cursor = await conn.execute(_PG_SEND, params, prepare=True)
         except psycopg.errors.UniqueViolation:

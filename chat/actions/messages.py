@@ -43,14 +43,18 @@ async def send_message_async(sender, *, room_id: int, content: object, temp_id: 
                              message_type: object = "text", origin: str | None = None) -> SendResult | None:
     """send_message from an event loop (the ws process), without a trip to a thread: the same
     statement on chat.async_db's pool, committed, then published from the loop. None when it
-    stored nothing (a retried temp_id, a room the sender is not in) or PostgreSQL is not the
-    database: the caller then runs send_message, which tells those apart (the original, or
-    NotFound) exactly as for any other send."""
+    stored nothing (a retried temp_id, a room the sender is not in), when the pool could not
+    run it, or where PostgreSQL is not the database: the caller then runs send_message with the
+    same temp_id, which tells those apart (stored once, the original, or NotFound) exactly as
+    for any other send."""
     if not async_db.available():
         return None
     draft = _draft(content, temp_id, message_type)
-    with tracing.span("db insert message", tracing.CLIENT, {"chat.room": room_id}):
-        row = await insert_message_async(room_id=room_id, sender_id=sender.id, **draft)
+    try:
+        with tracing.span("db insert message", tracing.CLIENT, {"chat.room": room_id}):
+            row = await insert_message_async(room_id=room_id, sender_id=sender.id, **draft)
+    except async_db.Unavailable:
+        return None
     if row is None:
         return None
     message = _stored(sender, room_id, draft, row)
