@@ -18,10 +18,12 @@ process also finds a missed change by itself (apps/ws/hub.py reads PostgreSQL).
 
 Embedded (no Redis): the publication goes straight to this process's hub.
 """
+import asyncio
 import logging
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,7 +31,7 @@ import orjson
 from django.conf import settings
 
 from chat import metrics
-from chat.redis_client import sync_client
+from chat.redis_client import async_client, sync_client
 
 log = logging.getLogger(__name__)
 
@@ -138,4 +140,32 @@ def _send(publication: Publication) -> bool:
 
 def publish(publication: Publication) -> None:
     if not _send(publication):
+        _retrier.add(publication)
+
+
+async def close_async() -> None:
+    """Close this loop's publishing client (tests: each test's loop has its own)."""
+    client = _async_clients.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.aclose()
+
+
+_async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, object]" = weakref.WeakKeyDictionary()
+
+
+async def publish_async(publication: Publication) -> None:
+    """The same PUBLISH from an event loop (its own asyncio client per loop); a failure goes to
+    the same background retries."""
+    if _local_receiver is not None or not settings.REDIS.configured:
+        publish(publication)  # embedded: a call into this process's hub, nothing to wait on
+        return
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None:
+        client = _async_clients[loop] = async_client()
+    try:
+        await client.publish(publication.channel, publication.encode())
+    except Exception:  # noqa: BLE001 - retried; subscribers also repair from PostgreSQL
+        metrics.CHANNEL_LAYER_ERRORS.labels("publish").inc()
+        log.warning("publish to %s failed; retrying in the background", publication.channel, exc_info=True)
         _retrier.add(publication)

@@ -62,21 +62,36 @@ def _record(publication: broadcast.Publication) -> None:
 
 # --- publishing ------------------------------------------------------------------------------
 
+def _publication(channel: str, frame: dict, header: dict) -> broadcast.Publication:
+    return broadcast.Publication(channel, {k: v for k, v in header.items() if v not in (None, False)}, encode(frame))
+
+
+@contextmanager
+def _publishing(publication: broadcast.Publication) -> Iterator[None]:
+    """Around the PUBLISH: its commit time, the tests' record, and the trace it continues."""
+    publication.header["ts"] = time.time()  # commit time: the start of chat_message_fanout_seconds
+    if _recorders:
+        _record(publication)
+    with tracing.span("fanout publish", tracing.PRODUCER, {"chat.frame": publication.header["kind"]}):
+        carrier = tracing.context_carrier()
+        if carrier:  # only while tracing: every ws process continues the trace from here
+            publication.header["trace"] = carrier
+        yield
+
+
 def _publish_on_commit(channel: str, frame: dict, header: dict) -> None:
-    publication = broadcast.Publication(channel, {k: v for k, v in header.items() if v not in (None, False)},
-                                        encode(frame))
+    publication = _publication(channel, frame, header)
 
     def send():
-        publication.header["ts"] = time.time()  # commit time: the start of chat_message_fanout_seconds
-        if _recorders:
-            _record(publication)
-        with tracing.span("fanout publish", tracing.PRODUCER, {"chat.frame": publication.header["kind"]}):
-            carrier = tracing.context_carrier()
-            if carrier:  # only while tracing: every ws process continues the trace from here
-                publication.header["trace"] = carrier
+        with _publishing(publication):
             broadcast.publish(publication)
 
     transaction.on_commit(send)
+
+
+def _room_header(room_id: int, frame: dict, seq, change, user_id, exclude, droppable) -> dict:
+    return {"kind": frame["type"], "room": room_id, "seq": seq, "change": change, "only_user": user_id,
+            "exclude": exclude, "droppable": droppable}
 
 
 def publish(room_id: int, frame: dict, *, seq: int | None = None, change: int | None = None,
@@ -87,9 +102,15 @@ def publish(room_id: int, frame: dict, *, seq: int | None = None, change: int | 
     message's seq (message_new). `user_id`: only that user's sockets act on it (room_removed).
     `exclude`: the socket that must not get it (the sending socket). `droppable`: typing and
     presence, the first to go under backpressure."""
-    _publish_on_commit(room_group(room_id), frame, {
-        "kind": frame["type"], "room": room_id, "seq": seq, "change": change, "only_user": user_id,
-        "exclude": exclude, "droppable": droppable})
+    _publish_on_commit(room_group(room_id), frame, _room_header(room_id, frame, seq, change, user_id, exclude, droppable))
+
+
+async def publish_committed(room_id: int, frame: dict, *, seq: int | None = None, change: int | None = None,
+                            exclude: str | None = None) -> None:
+    """publish() from an event loop, for a write that has already committed (chat.async_db)."""
+    publication = _publication(room_group(room_id), frame, _room_header(room_id, frame, seq, change, None, exclude, False))
+    with _publishing(publication):
+        await broadcast.publish_async(publication)
 
 
 def publish_to_user(user_id: int, frame: dict, *, room_id: int) -> None:

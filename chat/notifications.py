@@ -58,6 +58,11 @@ def message_stored(message_id: int) -> None:
         transaction.on_commit(lambda: _enqueue(message_id))
 
 
+def message_committed(message_id: int) -> None:
+    """message_stored for a write that has already committed (chat.async_db: autocommit)."""
+    _enqueue(message_id)
+
+
 def _enqueue(message_id: int) -> None:
     try:
         _queue(message_id)

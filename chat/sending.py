@@ -9,9 +9,11 @@ fails, the seq increment is rolled back with it, and no gap is left. The sender'
 from dataclasses import dataclass
 from datetime import datetime
 
+import psycopg
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from chat import async_db
 from chat.counters import ADVANCE_FOR_MEMBER
 
 _PG_SEND = f"""
@@ -71,12 +73,16 @@ def _insert_generic(params: dict) -> InsertedMessage | None:
     return InsertedMessage(message_id, seq, params["now"], change_seq)
 
 
+def _params(room_id: int, sender_id: int, temp_id: str, message_type: str, content: str) -> dict:
+    return {"room": room_id, "sender": sender_id, "temp_id": temp_id, "type": message_type,
+            "content": content, "now": timezone.now(), "messages": 1, "changes": 1}
+
+
 def insert_message(*, room_id: int, sender_id: int, temp_id: str, message_type: str, content: str,
                    generic: bool = False) -> InsertedMessage | None:
     """The inserted message, or None when this temp_id was already stored (or the sender is not
     a member: the caller tells the two apart)."""
-    params = {"room": room_id, "sender": sender_id, "temp_id": temp_id, "type": message_type,
-              "content": content, "now": timezone.now(), "messages": 1, "changes": 1}
+    params = _params(room_id, sender_id, temp_id, message_type, content)
     insert = _insert_postgres if connection.vendor == "postgresql" and not generic else _insert_generic
     try:
         # A savepoint only when an outer transaction is open: a bare statement is its own transaction.
@@ -86,3 +92,18 @@ def insert_message(*, room_id: int, sender_id: int, temp_id: str, message_type: 
             return insert(params)
     except IntegrityError:
         return None
+
+
+async def insert_message_async(*, room_id: int, sender_id: int, temp_id: str, message_type: str,
+                               content: str) -> InsertedMessage | None:
+    """The same statement from an event loop, on chat.async_db's pool (PostgreSQL; autocommit,
+    prepared once per connection). None as insert_message; async_db.Unavailable when the pool
+    could not run it (the outcome is then unknown: the caller retries the same temp_id)."""
+    params = _params(room_id, sender_id, temp_id, message_type, content)
+    async with async_db.connection() as conn:
+        try:
+            cursor = await conn.execute(_PG_SEND, params, prepare=True)
+        except psycopg.errors.UniqueViolation:
+            return None
+        row = await cursor.fetchone()
+    return InsertedMessage(*row) if row else None

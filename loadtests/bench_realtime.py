@@ -270,11 +270,11 @@ def run(scenario: str, args, layout: dict) -> dict:
         if scenario == "failover":
             cluster = processes.SentinelCluster(f"bench{uuid.uuid4().hex[:6]}").start()
         env = server_env(args, args.db, prefix, cluster.env if cluster else None)
-        servers = [processes.ws_server(env, cores=args.ws_cores) for _ in range(n_ws)]
+        servers = [processes.ws_server(env, cores=ws_cores(args, i)) for i in range(n_ws)]
         for server in servers:
             server.wait_ready(60)
         if args.noise:
-            noise, noise_from = processes.noise(args.ws_cores), time.monotonic()
+            noise, noise_from = processes.noise(ws_cores(args, 0)), time.monotonic()
         if scenario in ("idle", "sync"):
             work = (idle if scenario == "idle" else sync)(servers[0], layout, args)
         else:
@@ -294,6 +294,15 @@ def run(scenario: str, args, layout: dict) -> dict:
         seeding.forget_redis_keys(REDIS_URL, prefix)
     record["box_after"] = {**box_load(), "busiest": busiest()}
     return record
+
+
+def ws_cores(args, i: int) -> str | None:
+    """The taskset cores of the i-th ws process: --ws-cores "0" puts every ws process on core 0,
+    "0/1" the first on core 0 and the second on core 1 (the noise maker joins the first's)."""
+    if args.ws_cores is None:
+        return None
+    each = args.ws_cores.split("/")
+    return each[i % len(each)]
 
 
 def summary(record: dict) -> str:
@@ -329,7 +338,8 @@ def parse_args(argv=None):
     add("--sync-missed", type=int, default=200)
     add("--sync-messages", type=int, default=1000, help="messages in the sync room")
     add("--sync-reps", type=int, default=300)
-    add("--ws-cores", default="0", help="taskset cores of the ws processes (and the noise)")
+    add("--ws-cores", default="0", help="taskset cores of the ws processes (and the noise); '/' gives each its own, "
+        "e.g. 0/1")
     add("--client-cores", default="1", help="cores of this load generator")
     add("--no-pin", action="store_true", help="pin nothing")
     add("--db", default="chat_bench_rt")

@@ -15,11 +15,13 @@ notification is not later than before. Where the batch runs:
 - embedded (`make run`, CHAT_NOTIFY_IN_THREAD): run eagerly on the batching thread itself, so a
   send never waits on a push;
 - tests (`task_always_eager` without the thread): run inline, one message at a time, inside the
-  sender's transaction callback, as an eager Celery task always did.
+  sender's transaction callback, as an eager Celery task always did; a send written from an
+  event loop goes through the batch thread instead (the ORM must not block the loop).
 
 A process killed with SIGKILL loses the batch it was gathering (at most one window of ids:
 those messages are stored and delivered, only their push is not made); a normal exit sends it.
 """
+import asyncio
 import atexit
 import logging
 import os
@@ -55,9 +57,20 @@ def enqueue(message_id: int) -> None:
 
 
 def _run_inline() -> bool:
+    """Eager tests run the task in the sender's thread, unless that thread runs an event loop
+    (a send written from the loop, chat.async_db): the ORM may not block it, so the batch
+    thread runs it (eagerly too)."""
     from apps.worker.celery import app
 
-    return app.conf.task_always_eager and not settings.CHAT_NOTIFY_IN_THREAD
+    return app.conf.task_always_eager and not settings.CHAT_NOTIFY_IN_THREAD and not _on_event_loop()
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 class Batcher:

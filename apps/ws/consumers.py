@@ -246,10 +246,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         temp_id = clean_temp_id(frame.get("temp_id"))
         await self.send_frame(frames.message_pending(temp_id))
         self._remember_send(temp_id)
+        fields = {"room_id": room_id, "content": frame.get("content"), "temp_id": temp_id,
+                  "message_type": frame.get("message_type", "text"), "origin": self.socket_id}
         try:
-            result = await db.call(actions.send_message, self.user, room_id=room_id, content=frame.get("content"),
-                                   temp_id=temp_id, message_type=frame.get("message_type", "text"),
-                                   origin=self.socket_id)
+            # On the loop when it can (PostgreSQL); a retried temp_id or a refusal goes the thread way.
+            result = (await actions.send_message_async(self.user, **fields)
+                      or await db.call(actions.send_message, self.user, **fields))
         except ChatError as exc:
             return await self.send_frame(frames.message_failed(temp_id=temp_id, error=exc.message, code=exc.code))
         except Exception:  # noqa: BLE001
@@ -441,7 +443,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- helpers ----------------------------------------------------------------------------
 
     async def send_frame(self, frame: dict):
-        await self.send(text_data=events.encode(frame).decode())
+        socket_outlet = getattr(self, "outlet", None)  # none before the session is open
+        if socket_outlet is not None:
+            await socket_outlet.send_own(events.encode(frame))
+        else:
+            await self.send(text_data=events.encode(frame).decode())
 
     async def send_error(self, message: str, code: str, temp_id: str | None = None, field: str | None = None):
         await self.send_frame(frames.error(message, code, temp_id=temp_id, field=field))

@@ -135,3 +135,19 @@ def prepare(frame: bytes):
     from autobahn.websocket.protocol import PreparedMessage
 
     return PreparedMessage(frame, False, False, True)
+
+
+def daphne_server(protocol):
+    """The Daphne Server behind a socket's protocol (its table of every connection)."""
+    return getattr(protocol, "server", None)
+
+
+def websockets_open(server) -> int:
+    """WebSocket connections Daphne still holds, those still in their opening handshake included
+    (they reach the application, and its close, only after the handshake)."""
+    from daphne.ws_protocol import WebSocketProtocol
+
+    if server is None:
+        return 0
+    return sum(1 for protocol, details in list(server.connections.items())
+               if isinstance(protocol, WebSocketProtocol) and "disconnected" not in details)

@@ -35,6 +35,12 @@ class DaphneOutlet:
         daphne_compat.write(protocol, delivery._prepared.payloadHybi)
         return SENT
 
+    async def send_own(self, frame: bytes) -> None:
+        """A frame for this socket alone (an answer to its own frame): written the same way,
+        in order with the deliveries, never dropped."""
+        if daphne_compat.is_open(self.protocol):
+            daphne_compat.write(self.protocol, daphne_compat.prepare(frame).payloadHybi)
+
 
 class AsgiOutlet:
     """Any other ASGI server (and channels' test communicator): the consumer's own send, in order."""
@@ -45,6 +51,9 @@ class AsgiOutlet:
     def write(self, delivery) -> str:
         asyncio.get_running_loop().create_task(self.consumer.send(text_data=delivery.text))
         return SENT
+
+    async def send_own(self, frame: bytes) -> None:
+        await self.consumer.send(text_data=frame.decode())
 
 
 def outlet_for(consumer):

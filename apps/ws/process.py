@@ -17,7 +17,7 @@ import weakref
 
 from django.conf import settings
 
-from apps.ws import db, pod_cost, runtime
+from apps.ws import daphne_compat, db, pod_cost, runtime
 from chat import actions, metrics
 from config import draining
 from config.env import env_float
@@ -37,6 +37,7 @@ _first_beat: asyncio.Future | None = None
 _shutdown_hooked = False
 _draining = False
 _deletion_cost: asyncio.Task | None = None
+_server = None  # Daphne's Server (its connection table), known from the first socket
 # Exported from 0 with the first socket, so a first burst of these closes is an increase to
 # Prometheus (a series that is born at its burst value shows no increase): the ordinary close,
 # a dropped peer (also the sockets of a dead process, counted by its reaper), the server's own.
@@ -72,7 +73,10 @@ async def ensure_running() -> None:
 def accepted(consumer) -> None:
     """Called right after accept(): between it and register() a socket spends a trip to the
     thread pool, and one that SIGTERM catches there must still get its 1012 before we exit."""
+    global _server
     _accepted.add(consumer)
+    if _server is None:
+        _server = daphne_compat.daphne_server(daphne_compat.daphne_protocol(consumer.base_send))
 
 
 def register(consumer) -> None:
@@ -153,14 +157,17 @@ async def _drain_then(previous, signum, frame) -> None:
 
 
 def _unfinished() -> int:
-    return sum(1 for consumer in list(_accepted) if not getattr(consumer, "left", False))
+    """Sockets not closed yet: those the application has, and those Daphne still holds in their
+    opening handshake (they get their 1012 from register() once it completes)."""
+    consumers = sum(1 for consumer in list(_accepted) if not getattr(consumer, "left", False))
+    return max(consumers, daphne_compat.websockets_open(_server))
 
 
 async def _settle(seconds: float) -> None:
-    """Wait until every accepted socket has finished its closing handshake, or `seconds`.
-    Exiting at once tore down (1006, no 1012) the sockets that registered after the batches'
-    snapshot (closed by register() an instant before) and any last batch whose close frames
-    a loaded process had not written yet."""
+    """Wait until every socket has finished its closing handshake, or `seconds`. Exiting at once
+    tore down (1006, no 1012) the sockets that registered after the batches' snapshot (closed by
+    register() an instant before), those still in their opening handshake, and any last batch
+    whose close frames a loaded process had not written yet."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while _unfinished() and loop.time() < deadline:

@@ -6,11 +6,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from chat import counters, events, frames, notifications, queries, tracing
+from chat import async_db, counters, events, frames, notifications, queries, tracing
 from chat.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chat.models import Message, Reaction
 from chat.payloads import MessagePayload, message_by_id, message_payload
-from chat.sending import insert_message
+from chat.sending import insert_message, insert_message_async
 from chat.text import REACTIONS_PER_USER_PER_MESSAGE, clean_content, clean_emoji, clean_id, clean_temp_id
 
 
@@ -25,25 +25,59 @@ def send_message(sender, *, room_id: int, content: object, temp_id: object = Non
     """Store a message exactly once per (room, sender, temp_id) and publish `message_new` to
     every other connection (`origin`: the sending socket's channel). A retried temp_id returns
     the original and publishes nothing."""
+    draft = _draft(content, temp_id, message_type)
+    with tracing.span("db insert message", tracing.CLIENT, {"chat.room": room_id}):
+        row = insert_message(room_id=room_id, sender_id=sender.id, **draft)
+    if row is None:
+        original = queries.message_by_temp_id(room_id, sender.id, draft["temp_id"])
+        if original is None:
+            raise NotFound("room not found", field="room")
+        return SendResult(original, created=False)
+    message = _stored(sender, room_id, draft, row)
+    events.publish(room_id, frames.message_new(message), seq=row.seq, change=row.change_seq, exclude=origin)
+    notifications.message_stored(row.id)  # push to offline members, after commit (chat/notifications.py)
+    return SendResult(message, created=True)
+
+
+async def send_message_async(sender, *, room_id: int, content: object, temp_id: object = None,
+                             message_type: object = "text", origin: str | None = None) -> SendResult | None:
+    """send_message from an event loop (the ws process), without a trip to a thread: the same
+    statement on chat.async_db's pool, committed, then published from the loop. None when it
+    stored nothing (a retried temp_id, a room the sender is not in), when the pool could not
+    run it, or where PostgreSQL is not the database: the caller then runs send_message with the
+    same temp_id, which tells those apart (stored once, the original, or NotFound) exactly as
+    for any other send."""
+    if not async_db.available():
+        return None
+    draft = _draft(content, temp_id, message_type)
+    try:
+        with tracing.span("db insert message", tracing.CLIENT, {"chat.room": room_id}):
+            row = await insert_message_async(room_id=room_id, sender_id=sender.id, **draft)
+    except async_db.Unavailable:
+        return None
+    if row is None:
+        return None
+    message = _stored(sender, room_id, draft, row)
+    await events.publish_committed(room_id, frames.message_new(message), seq=row.seq, change=row.change_seq,
+                                   exclude=origin)
+    notifications.message_committed(row.id)
+    return SendResult(message, created=True)
+
+
+def _draft(content: object, temp_id: object, message_type: object) -> dict:
+    """A send's checked fields (chat.errors on bad input)."""
     text = clean_content(content)
     temp_id = clean_temp_id(temp_id) if temp_id is not None else uuid.uuid4().hex
     if message_type not in (Message.Type.TEXT,):
         raise InvalidInput("message_type must be 'text'", field="message_type")
-    with tracing.span("db insert message", tracing.CLIENT, {"chat.room": room_id}):
-        row = insert_message(room_id=room_id, sender_id=sender.id, temp_id=temp_id, message_type=message_type,
-                             content=text)
-    if row is None:
-        original = queries.message_by_temp_id(room_id, sender.id, temp_id)
-        if original is None:
-            raise NotFound("room not found", field="room")
-        return SendResult(original, created=False)
-    message = message_payload(
+    return {"content": text, "temp_id": temp_id, "message_type": message_type}
+
+
+def _stored(sender, room_id: int, draft: dict, row) -> MessagePayload:
+    return message_payload(
         message_id=row.id, room_id=room_id, seq=row.seq, sender_id=sender.id, sender_name=sender.username,
-        content=text, message_type=message_type, temp_id=temp_id, created_at=row.created_at,
-        change_seq=row.change_seq)
-    events.publish(room_id, frames.message_new(message), seq=row.seq, change=row.change_seq, exclude=origin)
-    notifications.message_stored(row.id)  # push to offline members, after commit (chat/notifications.py)
-    return SendResult(message, created=True)
+        content=draft["content"], message_type=draft["message_type"], temp_id=draft["temp_id"],
+        created_at=row.created_at, change_seq=row.change_seq)
 
 
 def _changeable(user, message_id: object, room_id: int | None) -> Message:

@@ -101,6 +101,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database that does not answer fails a request in seconds (503, apps/api/errors.py), not
     # after the driver's default wait.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
+# The ws process writes sends on an asyncio pool of its own (chat/async_db.py; 0 turns it off:
+# sends then go through the thread pool like every other call). A send waits at most
+# CHAT_ASYNC_DB_WAIT_SECONDS for a pooled connection; when the pool cannot serve, sends take the
+# thread path for CHAT_ASYNC_DB_BACKOFF_SECONDS while it reconnects.
+CHAT_ASYNC_DB_POOL_SIZE = env_int("CHAT_ASYNC_DB_POOL_SIZE", 4)
+CHAT_ASYNC_DB_WAIT_SECONDS = env_float("CHAT_ASYNC_DB_WAIT_SECONDS", 0.5)
+CHAT_ASYNC_DB_BACKOFF_SECONDS = env_float("CHAT_ASYNC_DB_BACKOFF_SECONDS", 5.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en"

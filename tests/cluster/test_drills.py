@@ -19,5 +19,15 @@ def test_drill(cluster_topology, drill_rooms, name):
 
     outcome = asyncio.run(one())
     print(outcome.line())
-    assert outcome.ok, outcome.line()
+    assert outcome.ok, outcome.line() + _log_tails(cluster_topology)
     assert outcome.figures["confirmed"] > 0 and outcome.figures["delivered_live"] > 0
+
+
+def _log_tails(topology, lines: int = 40) -> str:
+    """The last lines of the processes' logs (the run directory is removed after the folder)."""
+    tails = []
+    for name in ("ws-1", "ws-2", "proxy", "worker"):
+        path = topology.log_dir / f"{name}.log"
+        if path.exists():
+            tails.append(f"\n--- {name}.log\n" + "\n".join(path.read_text(errors="replace").splitlines()[-lines:]))
+    return "".join(tails)

@@ -19,6 +19,26 @@ async def orm(fn, *args, **kwargs):
     return await sync_to_async(fn, thread_sensitive=False)(*args, **kwargs)
 
 
+async def room_subscribed(room_id: int, timeout: float = 10.0) -> None:
+    """Until a hub has subscribed the room's channel: a socket's join sends the SUBSCRIBE, and a
+    publication that beats it reaches the room by repair from PostgreSQL (apps/ws/hub.py), which
+    carries no trace context, so a trace test waits for it first."""
+    from chat.broadcast import room_channel
+    from chat.redis_client import sync_client
+
+    deadline = time.monotonic() + timeout
+    while (await orm(sync_client().pubsub_numsub, room_channel(room_id)))[0][1] < 1:
+        assert time.monotonic() < deadline, f"room {room_id} never subscribed"
+        await asyncio.sleep(0.01)
+
+
+async def until(condition, what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"never: {what}"
+        await asyncio.sleep(0.02)
+
+
 class Client:
     """One WebSocket over the Channels communicator, with an inbox so a test can wait for one
     frame type while others (presence, receipts) arrive in between."""

@@ -8,6 +8,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
 from accounts import tokens
+from chat import async_db, broadcast
 from config.asgi import application
 from tests.ws.client import Client
 
@@ -38,6 +39,8 @@ async def ws():
     yield open_socket
     for client in opened:
         await client.disconnect()
+    await async_db.close()  # this test's loop: its send pool and publishing client
+    await broadcast.close_async()
 
 
 @pytest.fixture(autouse=True)

@@ -184,3 +184,36 @@ async def test_presence_online_and_offline_between_members(ws, world):
     await bob2.disconnect()
     frame = await alice.expect("user_presence", user_id=world.bob.id)
     assert frame["status"] == "offline" and frame["username"] == world.bob.username
+
+
+def _terminate_async_send_sessions() -> int:
+    """End the ws send pool's PostgreSQL sessions from the server side (a restart, a failover)."""
+    from django.db import connection
+
+    from chat.async_db import APPLICATION_NAME
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                       "WHERE application_name = %s AND datname = current_database()", [APPLICATION_NAME])
+        return cursor.fetchone()[0]
+
+
+async def test_a_send_whose_pooled_connection_died_is_stored_once_by_the_thread_path(ws, world):
+    """The loop's send pool (chat/async_db.py) loses its sessions: the send is still stored once,
+    confirmed and delivered live, through the thread path, and so is the next one."""
+    alice = await ws(f"/ws/chat/{world.room_id}/", token=world.alice_token)
+    bob = await ws(f"/ws/chat/{world.room_id}/", token=world.bob_token)
+    await alice.send(type="message_send", content="before", temp_id="pool-0")
+    await alice.expect("message_confirmed", temp_id="pool-0")
+    assert await orm(_terminate_async_send_sessions) >= 1
+
+    for tid in ("pool-1", "pool-2"):
+        await alice.send(type="message_send", content=f"after {tid}", temp_id=tid)
+        confirmed = await alice.expect("message_confirmed", temp_id=tid, timeout=10)
+        delivered = await bob.expect("message_new", timeout=10)
+        while delivered["message"]["temp_id"] != tid:
+            delivered = await bob.expect("message_new", timeout=10)
+        assert delivered["message"]["id"] == confirmed["message"]["id"]
+    stored = await orm(lambda: list(Message.objects.filter(room_id=world.room_id).order_by("seq")
+                                    .values_list("temp_id", "seq")))
+    assert stored == [("pool-0", 1), ("pool-1", 2), ("pool-2", 3)]

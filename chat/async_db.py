@@ -1,0 +1,86 @@
+"""PostgreSQL from an event loop, without a trip to a thread: one small asyncio connection pool
+(psycopg_pool) per loop, on the connection settings and type adapters Django uses.
+
+Only the ws process's hottest write uses it (the send, chat/actions/messages.py): a domain call
+through the thread pool (apps/ws/db.py) costs a hand-off to a thread and back, GIL hand-overs
+while it waits on PostgreSQL, and Django's cursor layer; at a few hundred sends a second that was
+about a third of the send's CPU (docs/benchmarks.md). Everything else keeps Django's connections.
+Statements here run in autocommit and are prepared once per connection.
+
+When the pool cannot serve (PostgreSQL restarting, a broken connection, every connection busy
+for longer than CHAT_ASYNC_DB_WAIT_SECONDS) the caller takes the thread path instead, which
+reconnects on demand, and the pool is left alone for CHAT_ASYNC_DB_BACKOFF_SECONDS while it
+reconnects in the background: an outage costs no send more than the thread path would.
+"""
+import asyncio
+import contextlib
+import logging
+import time
+import weakref
+from collections.abc import AsyncIterator
+
+import psycopg
+from django.conf import settings
+from django.db import connections
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+log = logging.getLogger(__name__)
+
+_pools: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool]" = weakref.WeakKeyDictionary()
+_resting_until = 0.0
+APPLICATION_NAME = "chat-async-send"  # how this pool's sessions show in pg_stat_activity
+
+
+class Unavailable(Exception):
+    """The pool could not run the statement; whether a write committed is unknown."""
+
+
+def available() -> bool:
+    """True where the async write can run now: PostgreSQL, turned on, and not resting after a failure."""
+    return (connections["default"].vendor == "postgresql" and settings.CHAT_ASYNC_DB_POOL_SIZE > 0
+            and time.monotonic() >= _resting_until)
+
+
+@contextlib.asynccontextmanager
+async def connection() -> AsyncIterator[psycopg.AsyncConnection]:
+    """A pooled connection; Unavailable when the pool cannot serve (then it rests a while)."""
+    global _resting_until
+    try:
+        async with (await pool()).connection() as conn:
+            yield conn
+    except (PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        _resting_until = time.monotonic() + settings.CHAT_ASYNC_DB_BACKOFF_SECONDS
+        log.warning("async database pool unavailable (%s); sends take the thread path for %.0f s",
+                    type(exc).__name__, settings.CHAT_ASYNC_DB_BACKOFF_SECONDS)
+        raise Unavailable(str(exc)) from exc
+
+
+def _connection_kwargs() -> dict:
+    wrapper = connections["default"]
+    params = wrapper.get_connection_params()
+    params.pop("cursor_factory", None)  # Django's client-side binding cursor; server binding here
+    params.pop("prepare_threshold", None)
+    # Django's adapters (timestamps as aware UTC datetimes), and the session in UTC as Django sets it.
+    params["options"] = " ".join(filter(None, [params.get("options"), "-c TimeZone=UTC"]))
+    return {**params, "autocommit": True, "application_name": APPLICATION_NAME}
+
+
+async def pool() -> AsyncConnectionPool:
+    """This loop's pool, opened on first use (connections are made in the background)."""
+    loop = asyncio.get_running_loop()
+    found = _pools.get(loop)
+    if found is None:
+        found = _pools[loop] = AsyncConnectionPool(
+            kwargs=_connection_kwargs(), min_size=1, max_size=settings.CHAT_ASYNC_DB_POOL_SIZE, open=False,
+            # A database that does not answer fails a send in seconds (message_failed), as Django's
+            # own connect_timeout does; a broken connection is replaced, never handed out twice.
+            timeout=settings.CHAT_ASYNC_DB_WAIT_SECONDS, reconnect_timeout=0, name="chat-async")
+        await found.open(wait=False)
+    return found
+
+
+async def close() -> None:
+    """Close this loop's pool (tests: each test's loop has its own)."""
+    found = _pools.pop(asyncio.get_running_loop(), None)
+    if found is not None:
+        await found.close()
