@@ -1,24 +1,29 @@
-"""Who is notified of a new message, with what, and the ledger that makes it happen once.
+"""Who is notified of new messages, with what, and how each notification is made once.
 
 The steps (docs/flows/notifications.md):
-1. `message_stored` (called by send_message) queues `notify_messages` after commit, through the
-   queue the worker app installs (`use_queue`); a short countdown lets a burst settle.
-2. `plan(message_id)`: the members to notify are those with a push subscription, no open socket
-   (chat.presence), no mute on the room, and a read watermark below the message. Each of their
-   subscriptions gets ONE ledger row for the room's newest message, carrying the unread count:
-   a burst of five is one "5 new messages in ..." notification, because the tasks of the four
-   other messages find a row at a seq >= theirs and do nothing.
-3. `attempt_many(ids)`: load the batch in one query; claim each row (a conditional UPDATE, committed before its request),
-   send, record the answer. 404/410 delete the subscription; 429/5xx/timeouts are retried with
-   exponential backoff (Retry-After honoured); 413 drops.
+1. `message_stored` (called by send_message) queues the message after commit, through the
+   queue the worker app installs (`use_queue`): a process's messages go out as one batch task,
+   after a short countdown that lets a burst settle.
+2. `plan(message_ids)`, for the whole batch in a few queries: the members to notify are those
+   with a push subscription, no open socket (chat.presence), no mute on the room, and a read
+   watermark below the message. Each of their subscriptions gets ONE ledger row for the room's
+   newest message, carrying the unread count: a burst of five is one "5 new messages in ..."
+   notification, because the other messages find a row at a seq >= theirs and add nothing.
+3. `attempt_many`: the ready rows in chunks of CHAT_PUSH_CONCURRENCY: claim the chunk (one
+   statement, committed before its requests: chat/push_ledger.py), post its requests at once,
+   record the answers in waves as they come (one statement per distinct outcome). 404/410
+   delete the subscription; 429/5xx/timeouts are retried with exponential backoff (Retry-After
+   honoured); 413 drops.
 
 Never twice: the ledger's UNIQUE(subscription, message) and the claim's state machine live in
 PostgreSQL, so retried tasks, a task delivered twice, and two workers racing all resolve to one
-request per notification. The one window no protocol can close is a request whose outcome is
-unknown (a timeout, or a worker killed while the request was in flight): that claim is sent
-again once its lease expires, with the same Topic, so the push service and the browser replace
-the earlier copy instead of showing a second one. We chose that over at-most-once because a
-lost notification is silent and a replaced one is not visible.
+request per notification. The one window no protocol can close is a request whose outcome the
+ledger does not know: a timeout, or a worker killed while requests were in flight or their
+answers not yet recorded (at most one chunk per running task, the answers of the last
+push_client.WAVE_SECONDS included). Such a row is claimed again once its lease expires and sent
+again with the same Topic, so the push service and the browser replace the earlier copy
+instead of showing a second one. We chose that over at-most-once because a lost notification
+is silent and a replaced one is not visible.
 """
 import json
 import logging
@@ -28,12 +33,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from chat import metrics, presence, webpush
-from chat.models import Membership, Message, PushNotification, PushSubscription, Room, RoomMute
+from chat import metrics, presence, push_ledger, webpush
+from chat.models import Membership, Message, PushNotification, PushSubscription, RoomMute
 
 log = logging.getLogger(__name__)
 State = PushNotification.State
@@ -66,101 +71,118 @@ def _enqueue(message_id: int) -> None:
         log.exception("could not queue the notification of message %s", message_id)
 
 
-def notify(message_id: int) -> list[tuple[int, "Outcome"]]:
-    """Everything a stored message calls for: the plan, then an attempt of each ready row; the
-    rows to retry are in the outcomes (the caller schedules them)."""
-    outcomes = attempt_many(plan(message_id))
-    metrics.PUSH_MESSAGES.inc()
+def notify(message_ids: list[int]) -> list[tuple[int, "Outcome"]]:
+    """Everything a batch of stored messages calls for: the plan, then an attempt of each ready
+    row; the rows to retry are in the outcomes (the caller schedules them)."""
+    rows = plan(message_ids)
+    outcomes = _attempt(rows, [row.id for row in rows])
+    metrics.PUSH_MESSAGES.inc(len(message_ids))
     return outcomes
 
 
 # --- 1. the plan ------------------------------------------------------------------------------
 
-def _lease() -> timedelta:
-    # The request's own timeout plus slack: past this, the claimer is dead or lost the answer.
-    return timedelta(seconds=settings.CHAT_PUSH_TIMEOUT_SECONDS + 5)
+@dataclass(frozen=True)
+class _Stored:
+    id: int
+    room_id: int
+    seq: int
+    sender_id: int
+    newest_id: int  # the room's newest message now: what a notification of the room shows
+    newest_seq: int
 
 
-def _claimable(now) -> Q:
-    return (Q(state=State.PENDING) | Q(state=State.RETRYING, next_attempt_at__lte=now)
-            | Q(state=State.SENDING, lease_until__lt=now))
+def _stored(message_ids: list[int]) -> list[_Stored]:
+    newest = Message.objects.filter(room_id=OuterRef("room_id"), seq=OuterRef("room__last_seq")).values("id")[:1]
+    return [_Stored(*row) for row in Message.objects.filter(id__in=message_ids, deleted_at__isnull=True)
+            .values_list("id", "room_id", "seq", "sender_id", Subquery(newest), "room__last_seq").order_by("id")]
 
 
-def recipients(message: Message) -> list[Membership]:
-    """Members to notify of `message`: not the sender, subscribed, not muted, not read, offline."""
-    candidates = list(
-        Membership.objects.filter(room_id=message.room_id, last_read_seq__lt=message.seq)
-        .exclude(user_id=message.sender_id)
-        .filter(user__push_subscriptions__isnull=False)
-        .exclude(user_id__in=RoomMute.objects.filter(room_id=message.room_id).values("user_id"))
-        .distinct()
-    )
-    if not candidates:
+def _candidates(messages: list[_Stored]) -> list[tuple[int, int, int]]:
+    """(room, user, read watermark) of the members with a subscription and no mute, below the
+    batch's newest message of their room (each message filters further: recipients)."""
+    below = Q()
+    for room_id in {m.room_id for m in messages}:
+        below |= Q(room_id=room_id, last_read_seq__lt=max(m.seq for m in messages if m.room_id == room_id))
+    return list(Membership.objects.filter(below)
+                .filter(Exists(PushSubscription.objects.filter(user_id=OuterRef("user_id"))))
+                .exclude(Exists(RoomMute.objects.filter(room_id=OuterRef("room_id"), user_id=OuterRef("user_id"))))
+                .values_list("room_id", "user_id", "last_read_seq"))
+
+
+def recipients(messages: list[_Stored]) -> dict[int, dict[int, int]]:
+    """Per message id, the members to notify (user -> read watermark): not the sender,
+    subscribed, not muted, not read, offline (one presence look-up for the batch)."""
+    by_room: dict[int, list[tuple[int, int]]] = {}
+    for room_id, user, read in _candidates(messages):
+        by_room.setdefault(room_id, []).append((user, read))
+    users = {user for members in by_room.values() for user, _ in members}
+    online = presence.store().online_user_ids(users) if users else set()
+    return {m.id: {user: read for user, read in by_room.get(m.room_id, ())
+                   if read < m.seq and user != m.sender_id and user not in online}
+            for m in messages}
+
+
+def _subscriptions(users: set[int]) -> dict[int, list[int]]:
+    """user -> their subscription ids, in id order."""
+    found: dict[int, list[int]] = {}
+    for sub_id, user in PushSubscription.objects.filter(user_id__in=users).values_list("id", "user_id").order_by("id"):
+        found.setdefault(user, []).append(sub_id)
+    return found
+
+
+def _existing(subscription_ids: list[int], messages: list[_Stored]) -> dict[tuple[int, int], list[tuple]]:
+    """(subscription, room) -> [(row id, seq, claimable now)] of the rows at or after the batch's
+    messages: what covers a message already (a burst's first task made it), and what a crash
+    left unfinished."""
+    found: dict[tuple[int, int], list[tuple]] = {}
+    for row_id, sub_id, room_id, seq, ready in PushNotification.objects.filter(
+            subscription_id__in=subscription_ids, room_id__in={m.room_id for m in messages},
+            seq__gte=min(m.seq for m in messages)).annotate(ready=Q(push_ledger.claimable(timezone.now()))).values_list(
+            "id", "subscription_id", "room_id", "seq", "ready"):
+        found.setdefault((sub_id, room_id), []).append((row_id, seq, ready))
+    return found
+
+
+def plan(message_ids: list[int]) -> list[push_ledger.Notice]:
+    """Record (idempotently) the notifications these messages call for; return the ledger rows
+    ready to be attempted now (new ones, and unfinished ones a crash left behind), loaded."""
+    messages = _stored(message_ids)
+    members = recipients(messages)
+    subscriptions = _subscriptions({user for found in members.values() for user in found})
+    if not subscriptions:
         return []
-    online = presence.store().online_user_ids([m.user_id for m in candidates])
-    return [m for m in candidates if m.user_id not in online]
+    existing = _existing([s for subs in subscriptions.values() for s in subs], messages)
+    new: dict[tuple[int, int], PushNotification] = {}
+    leftovers: set[int] = set()
+    for m in messages:
+        for user, read in members[m.id].items():
+            for sub_id in subscriptions.get(user, ()):
+                covering = [(row_id, ready) for row_id, seq, ready in existing.get((sub_id, m.room_id), ()) if seq >= m.seq]
+                leftovers.update(row_id for row_id, ready in covering if ready)
+                if not covering and (sub_id, m.newest_id) not in new:
+                    new[sub_id, m.newest_id] = PushNotification(
+                        subscription_id=sub_id, message_id=m.newest_id, room_id=m.room_id, seq=m.newest_seq,
+                        unread=m.newest_seq - read)
+    return _record_and_load(new, leftovers)
 
 
-def plan(message_id: int) -> list[int]:
-    """Record (idempotently) the notifications this message calls for; return the ledger rows
-    that are ready to be attempted now (new ones, and unfinished ones a crash left behind)."""
-    message = Message.objects.filter(id=message_id, deleted_at__isnull=True).first()
-    if message is None:
-        return []
-    members = recipients(message)
-    if not members:
-        return []
-    newest = Message.objects.filter(room_id=message.room_id).order_by("-seq").first()
-    subscriptions = list(PushSubscription.objects.filter(user_id__in=[m.user_id for m in members]))
-    unread_of = {m.user_id: newest.seq - m.last_read_seq for m in members}
-    covered = set(PushNotification.objects.filter(
-        subscription__in=subscriptions, room_id=message.room_id, seq__gte=message.seq,
-    ).values_list("subscription_id", flat=True))
-    PushNotification.objects.bulk_create(
-        [PushNotification(subscription=s, message=newest, room_id=message.room_id, seq=newest.seq,
-                          unread=unread_of[s.user_id])
-         for s in subscriptions if s.id not in covered],
-        ignore_conflicts=True)  # a racing task created it first: UNIQUE(subscription, message)
-    return list(PushNotification.objects.filter(
-        _claimable(timezone.now()), subscription__in=subscriptions, room_id=message.room_id,
-        seq__gte=message.seq).values_list("id", flat=True))
+def _record_and_load(new: dict[tuple[int, int], PushNotification], leftovers: set[int]) -> list[push_ledger.Notice]:
+    # A racing task may have made a row first: UNIQUE(subscription, message) keeps one. Made (and
+    # so sent) in subscription order.
+    PushNotification.objects.bulk_create(sorted(new.values(), key=lambda row: row.subscription_id),
+                                         ignore_conflicts=True)
+    made = Q(subscription_id__in={s for s, _ in new}, message_id__in={mid for _, mid in new})
+    return [row for row in push_ledger.load(made | Q(id__in=leftovers))
+            if row.id in leftovers or (row.subscription_id, row.message_id) in new]
 
 
-# --- 2. one attempt ---------------------------------------------------------------------------
+# --- 2. the attempts --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Outcome:
     result: str  # sent | gone | retry | dropped | error | skipped
     retry_in: float | None = None  # seconds until the next attempt (result == "retry")
-
-
-def _load(notification_ids: list[int]) -> list[PushNotification]:
-    """What the requests of a batch need, in one query (rows not claimable now are left out)."""
-    return list(PushNotification.objects.select_related("subscription", "message", "message__sender", "room")
-                .filter(_claimable(timezone.now()), id__in=notification_ids).order_by("id"))
-
-
-# The two statements every notification makes, in SQL: the same as _claimable() and _finish()
-# through the ORM, without building and compiling a queryset for each (a third of the worker's
-# CPU per notification, docs/benchmarks.md "Worker").
-_TABLE = PushNotification._meta.db_table
-_CLAIM_SQL = (f"UPDATE {_TABLE} SET state = %s, lease_until = %s, attempts = attempts + 1 WHERE id = %s AND ("
-              "state = %s OR (state = %s AND next_attempt_at <= %s) OR (state = %s AND lease_until < %s))")
-_FINISH_SQL = f"UPDATE {_TABLE} SET state = %s, reason = %s, lease_until = NULL, sent_at = %s WHERE id = %s AND state = %s"
-
-
-def _claim(notification: PushNotification) -> bool:
-    """Take one row: a conditional UPDATE, committed (autocommit) before its request is made. Per
-    row, not per batch: each lease starts when its own request does, so a long batch never
-    holds rows whose lease ran out before their turn."""
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, [State.SENDING, now + _lease(), notification.id,
-                                    State.PENDING, State.RETRYING, now, State.SENDING, now])
-        claimed = cursor.rowcount
-    if claimed:
-        notification.state, notification.attempts = State.SENDING, notification.attempts + 1
-    return bool(claimed)
 
 
 def attempt(notification_id: int) -> Outcome:
@@ -169,58 +191,39 @@ def attempt(notification_id: int) -> Outcome:
 
 
 def attempt_many(notification_ids: list[int]) -> list[tuple[int, Outcome]]:
-    """Load the batch (one query) and who read meanwhile (one query), then per row: claim, make
-    the push request, record the answer (two statements and the request). A worker killed
-    mid-batch leaves only the row whose request was in flight to be sent again."""
-    if not notification_ids:
-        return []
-    rows = _load(notification_ids)
-    read = _read_meanwhile(rows)
-    titles: dict[tuple[int, int], str] = {}
+    """The rows of `notification_ids` that are claimable now, attempted (see _attempt)."""
+    return _attempt(push_ledger.load(Q(id__in=notification_ids)), notification_ids)
+
+
+def _attempt(rows: list[push_ledger.Notice], asked: list[int]) -> list[tuple[int, Outcome]]:
+    """Drop the rows read meanwhile; send the others a chunk at a time (claim, post at once,
+    record in waves). A worker killed mid-chunk leaves only that chunk's unrecorded rows to be
+    sent again."""
+    read = [row for row in rows if (row.read_seq or 0) >= row.seq]
+    push_ledger.drop_read(read)
+    outcomes = {row.id: Outcome("dropped") for row in read}
+    to_send = [row for row in rows if row.id not in outcomes]
+    width = settings.CHAT_PUSH_CONCURRENCY
+    for start in range(0, len(to_send), width):
+        outcomes.update(_push(push_ledger.claim(to_send[start:start + width])))
+    retrying = push_ledger.retry_due([nid for nid in asked if nid not in outcomes])
+    # Retry-After longer than one countdown may wait: ask again when it is due.
+    return [(nid, outcomes.get(nid) or (Outcome("retry", retrying[nid]) if nid in retrying else Outcome("skipped")))
+            for nid in asked]
+
+
+def _push(claimed: list[push_ledger.Notice]) -> dict[int, Outcome]:
+    if not claimed:
+        return {}
+    now = timezone.now()
+    pushes = []
+    for row in claimed:
+        metrics.PUSH_NOTIFY_SECONDS.observe((now - row.created_at).total_seconds())
+        pushes.append(webpush.Push(row.endpoint, row.p256dh, row.auth, payload(row), topic(row.room_id)))
     outcomes: dict[int, Outcome] = {}
-    for notification in rows:
-        if not _claim(notification):  # finished, or taken by another worker since the load
-            continue
-        if notification.id in read:
-            _finish(notification, State.DROPPED, "read")
-            outcomes[notification.id] = Outcome("dropped")
-        else:
-            outcomes[notification.id] = _push(notification, titles)
-    return [(nid, outcomes[nid] if nid in outcomes else _not_claimed(nid)) for nid in notification_ids]
-
-
-def _push(notification: PushNotification, titles: dict) -> Outcome:
-    sub = notification.subscription
-    body = payload(notification, titles)
-    metrics.PUSH_NOTIFY_SECONDS.observe((timezone.now() - notification.message.created_at).total_seconds())
-    answer = webpush.send(sub.endpoint, sub.p256dh, sub.auth, body,
-                          topic=topic(notification.room_id), ttl=settings.CHAT_PUSH_TTL_SECONDS)
-    metrics.PUSH_REQUESTS.labels(answer.result).inc()
-    return _record(notification, answer)
-
-
-def _not_claimed(notification_id: int) -> Outcome:
-    row = PushNotification.objects.filter(id=notification_id).values("state", "next_attempt_at").first()
-    if row and row["state"] == State.RETRYING and row["next_attempt_at"]:
-        # Retry-After longer than one countdown may wait: ask again when it is due.
-        return Outcome("retry", max(0.0, (row["next_attempt_at"] - timezone.now()).total_seconds()))
-    return Outcome("skipped")
-
-
-def _read_meanwhile(notifications: list[PushNotification]) -> set[int]:
-    """The rows whose member has read up to the notified message since the plan (another device)."""
-    if not notifications:
-        return set()
-    read = {(room, user): seq for room, user, seq in Membership.objects.filter(
-        room_id__in={n.room_id for n in notifications},
-        user_id__in={n.subscription.user_id for n in notifications}).values_list("room_id", "user_id", "last_read_seq")}
-    return {n.id for n in notifications if read.get((n.room_id, n.subscription.user_id), 0) >= n.seq}
-
-
-def _finish(notification: PushNotification, state: str, reason: str = "") -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(_FINISH_SQL, [state, reason, timezone.now() if state == State.SENT else None,
-                                     notification.id, State.SENDING])
+    for wave in webpush.send_all(pushes, ttl=settings.CHAT_PUSH_TTL_SECONDS):
+        outcomes.update(_record([(claimed[index], answer) for index, answer in wave]))
+    return outcomes
 
 
 def retry_delay(attempts: int, retry_after: float | None) -> float:
@@ -229,30 +232,40 @@ def retry_delay(attempts: int, retry_after: float | None) -> float:
     return max(backoff, retry_after or 0.0)
 
 
-def _record(notification: PushNotification, answer: webpush.PushAnswer) -> Outcome:
+def _decide(row: push_ledger.Notice, answer: webpush.PushAnswer) -> tuple[Outcome, push_ledger.Finish | None]:
+    """What an answer means for the row (None: the row goes with its subscription)."""
     if answer.result == "sent":
-        _finish(notification, State.SENT)
-        return Outcome("sent")
-    if answer.result == "gone":
-        # The browser unsubscribed or the subscription expired: forget it (its ledger rows go too).
-        PushSubscription.objects.filter(id=notification.subscription_id).delete()
-        return Outcome("gone")
-    if answer.result == "retry" and notification.attempts < settings.CHAT_PUSH_MAX_ATTEMPTS:
-        delay = retry_delay(notification.attempts, answer.retry_after)
-        PushNotification.objects.filter(id=notification.id, state=State.SENDING).update(
-            state=State.RETRYING, lease_until=None, reason=f"{answer.status or answer.detail}"[:40],
-            next_attempt_at=timezone.now() + timedelta(seconds=delay))
-        return Outcome("retry", delay)
+        return Outcome("sent"), push_ledger.Finish(State.SENT)
+    if answer.result == "gone":  # the browser unsubscribed or the subscription expired
+        return Outcome("gone"), None
+    if answer.result == "retry" and row.attempts < settings.CHAT_PUSH_MAX_ATTEMPTS:
+        delay = retry_delay(row.attempts, answer.retry_after)
+        return Outcome("retry", delay), push_ledger.Finish(
+            State.RETRYING, f"{answer.status or answer.detail}", timezone.now() + timedelta(seconds=delay))
     reason = answer.detail or f"status {answer.status}"
-    log.warning("push dropped for subscription %s: %s %s", notification.subscription_id, answer.result, reason)
-    _finish(notification, State.DROPPED, f"{answer.result}: {reason}"[:40])
-    return Outcome("dropped" if answer.result == "retry" else answer.result)
+    log.warning("push dropped for subscription %s: %s %s", row.subscription_id, answer.result, reason)
+    return Outcome("dropped" if answer.result == "retry" else answer.result), push_ledger.Finish(
+        State.DROPPED, f"{answer.result}: {reason}")
+
+
+def _record(answered: list[tuple[push_ledger.Notice, webpush.PushAnswer]]) -> dict[int, Outcome]:
+    """One wave of answers into the ledger: a statement per distinct finish, one delete for the
+    subscriptions that are gone."""
+    outcomes, finishes, gone = {}, {}, set()
+    for row, answer in answered:
+        metrics.PUSH_REQUESTS.labels(answer.result).inc()
+        outcomes[row.id], finishes[row.id] = _decide(row, answer)
+        if finishes[row.id] is None:
+            gone.add(row.subscription_id)
+            del finishes[row.id]
+    push_ledger.finish(finishes)
+    push_ledger.forget_subscriptions(gone)
+    return outcomes
 
 
 def give_up(notification_id: int) -> None:
     """The retry task ran out of tries (the broker-side bound): drop whatever is left."""
-    PushNotification.objects.filter(id=notification_id).exclude(state__in=[State.SENT, State.DROPPED]).update(
-        state=State.DROPPED, reason="gave up", lease_until=None)
+    push_ledger.give_up(notification_id)
 
 
 # --- 3. what the notification says ------------------------------------------------------------
@@ -265,28 +278,19 @@ def topic(room_id: int) -> str:
     return f"room-{room_id}"
 
 
-def _room_title(room: Room, user_id: int) -> str:
-    if room.name:
-        return room.name
-    other = (Membership.objects.filter(room_id=room.id).exclude(user_id=user_id)
-             .values_list("user__username", flat=True).first())
-    return other or "a chat"
+def _room_title(notice: push_ledger.Notice) -> str:
+    return notice.room_name or notice.other_member or "a chat"  # a room without a name: its other member
 
 
-def payload(notification: PushNotification, titles: dict | None = None) -> bytes:
+def payload(notice: push_ledger.Notice) -> bytes:
     """Small JSON (well under the 4 KB Web Push limit): what the service worker shows and the
-    room + seq a click opens. `titles` memoizes room titles over a batch."""
-    message = notification.message
-    titles = {} if titles is None else titles
-    key = (notification.room_id, notification.subscription.user_id)
-    if key not in titles:
-        titles[key] = _room_title(notification.room, notification.subscription.user_id)
-    room_title = titles[key]
-    count = notification.unread
-    title = f"{count} new messages in {room_title}" if count > 1 else f"{message.sender.username} in {room_title}"
-    text = message.content if len(message.content) <= _BODY_CHARS else message.content[:_BODY_CHARS - 1] + "…"
-    body = f"{message.sender.username}: {text}" if count > 1 else text
+    room + seq a click opens."""
+    room_title = _room_title(notice)
+    count = notice.unread
+    title = f"{count} new messages in {room_title}" if count > 1 else f"{notice.sender} in {room_title}"
+    text = notice.content if len(notice.content) <= _BODY_CHARS else notice.content[:_BODY_CHARS - 1] + "…"
+    body = f"{notice.sender}: {text}" if count > 1 else text
     return json.dumps({
-        "type": "message", "room": notification.room_id, "seq": notification.seq, "message": message.id,
-        "unread": count, "title": title, "body": body, "tag": topic(notification.room_id),
+        "type": "message", "room": notice.room_id, "seq": notice.seq, "message": notice.message_id,
+        "unread": count, "title": title, "body": body, "tag": topic(notice.room_id),
     }, ensure_ascii=False, separators=(",", ":")).encode()

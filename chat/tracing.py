@@ -117,3 +117,14 @@ def continued_span(carrier: dict, name: str, kind=CONSUMER, attributes: dict | N
     """A span that continues the trace of another process (from an event's carrier)."""
     return tracer.start_as_current_span(name, context=propagate.extract(carrier), kind=kind,
                                         attributes=attributes)
+
+
+def batch_span(carriers: list[dict], name: str, kind=INTERNAL, attributes: dict | None = None):
+    """A span for one piece of work done for several traced events at once (a batch task's
+    messages): it continues the first event's trace and links to every event's (OpenTelemetry's
+    span links, the way a batch consumer relates to its producers)."""
+    contexts = [propagate.extract(carrier) for carrier in carriers if carrier]
+    links = [trace.Link(found) for context in contexts
+             if (found := trace.get_current_span(context).get_span_context()).is_valid]
+    return tracer.start_as_current_span(name, context=contexts[0] if contexts else None, kind=kind,
+                                        attributes=attributes, links=links)

@@ -1,8 +1,9 @@
-"""Web Push transport: VAPID keys, one encrypted request to a push service, its answer classified.
+"""Web Push transport: VAPID keys, encrypted requests to push services, their answers classified.
 
 pywebpush encrypts (RFC 8291, aes128gcm); py_vapid signs the VAPID JWT (RFC 8292), once per push
-service origin for hours; urllib3 posts on a keep-alive connection pool shared by the worker's
-threads (requests cost four times its CPU per post here: docs/benchmarks.md "Worker").
+service origin for hours; chat/push_client.py posts a batch's requests at once on aiohttp's
+keep-alive connections (docs/benchmarks.md "Worker": requests, then urllib3 one request after
+another, cost more CPU per post and sent a task's requests in turn).
 What the answer means for the ledger is chat/notifications.py's business; here it is only named:
   sent     201/202: the push service took it
   gone     404/410: the subscription is dead (unsubscribed, expired)
@@ -15,18 +16,20 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import urllib3
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from py_vapid import Vapid
 from pywebpush import WebPusher
+
+from chat import push_client
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +138,6 @@ def classify(status: int, retry_after: str | None = None, body: str = "") -> Pus
 # request would be an ECDSA signature per notification for nothing).
 _JWT_LIFETIME = 12 * 3600
 _jwt_cache: dict[str, tuple[float, dict]] = {}
-_pool_lock = threading.Lock()
-_pool: urllib3.PoolManager | None = None
 
 
 def _vapid_headers(endpoint: str) -> dict:
@@ -152,38 +153,38 @@ def _vapid_headers(endpoint: str) -> dict:
     return headers
 
 
-def _http() -> urllib3.PoolManager:
-    """One pool manager per process: a pool of keep-alive connections per push service, as many
-    as the worker has threads. No urllib3 retries: a POST whose outcome is unknown is the
-    ledger's decision (chat/notifications.py), not the transport's."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = urllib3.PoolManager(num_pools=32, maxsize=max(4, settings.CELERY_WORKER_CONCURRENCY),
-                                        retries=False)
-        return _pool
+@dataclass(frozen=True)
+class Push:
+    """One notification for one subscription: `topic` makes the push service (and the browser,
+    through the payload's tag) replace an earlier undelivered message of the same topic."""
+
+    endpoint: str
+    p256dh: str
+    auth: str
+    payload: bytes
+    topic: str
 
 
-def send(endpoint: str, p256dh: str, auth: str, payload: bytes, *, topic: str, ttl: int,
-         urgency: str = "normal") -> PushAnswer:
-    """Encrypt `payload` for the subscription and post it. `topic` makes the push service (and the
-    browser, through the payload's tag) replace an earlier undelivered message of the same topic."""
-    body = WebPusher({"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}}).encode(
-        payload, "aes128gcm")["body"]
-    headers = {**_vapid_headers(endpoint), "TTL": str(ttl), "Topic": topic, "Urgency": urgency,
+def _post(push: Push, ttl: int, urgency: str) -> push_client.Post:
+    body = WebPusher({"endpoint": push.endpoint, "keys": {"p256dh": push.p256dh, "auth": push.auth}}).encode(
+        push.payload, "aes128gcm")["body"]
+    headers = {**_vapid_headers(push.endpoint), "TTL": str(ttl), "Topic": push.topic, "Urgency": urgency,
                "Content-Encoding": "aes128gcm", "Content-Type": "application/octet-stream"}
-    timeout = settings.CHAT_PUSH_TIMEOUT_SECONDS
-    try:
-        response = _http().request("POST", endpoint, body=body, headers=headers,
-                                   timeout=urllib3.Timeout(connect=timeout, read=timeout))
-    except urllib3.exceptions.NewConnectionError as exc:  # before TimeoutError: it subclasses it
-        return PushAnswer("retry", detail=f"connection: {type(exc).__name__}")
-    except urllib3.exceptions.TimeoutError:
-        return PushAnswer("retry", detail="timeout")
-    except urllib3.exceptions.HTTPError as exc:  # reset, refused, protocol error, bad TLS
-        return PushAnswer("retry", detail=f"connection: {type(exc).__name__}")
-    return classify(response.status, response.headers.get("Retry-After"),
-                    response.data.decode("utf-8", errors="replace"))
+    return push_client.Post(push.endpoint, body, headers)
+
+
+def _answer(reply: push_client.Reply) -> PushAnswer:
+    if reply.error:  # a timeout or a broken connection: the outcome is unknown, try again later
+        return PushAnswer("retry", detail=reply.error)
+    return classify(reply.status, reply.retry_after, reply.body)
+
+
+def send_all(pushes: list[Push], *, ttl: int, urgency: str = "normal") -> Iterator[list[tuple[int, PushAnswer]]]:
+    """Encrypt each push for its subscription and post them all at once; yield (index in
+    `pushes`, answer) in waves as the push services answer (chat/push_client.py)."""
+    posts = [_post(push, ttl, urgency) for push in pushes]
+    for wave in push_client.post_all(posts, settings.CHAT_PUSH_TIMEOUT_SECONDS):
+        yield [(index, _answer(reply)) for index, reply in wave]
 
 
 if __name__ == "__main__":  # python -m chat.webpush: a new VAPID_PRIVATE_KEY for a deployment

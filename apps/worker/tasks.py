@@ -14,23 +14,22 @@ MAX_TASK_RETRIES = 20
 @shared_task(name="chat.notify_messages", bind=True)
 def notify_messages(self, items: list) -> None:
     """Messages a process stored within one batch window (apps/worker/queueing.py), each
-    `[message_id, trace carrier]`: notify the members who should hear of each. Each message's
-    work continues its send's trace."""
-    for message_id, carrier in items:
-        attributes = {"chat.message": message_id}
-        with (tracing.continued_span(carrier, "notify message", tracing.INTERNAL, attributes) if carrier
-              else tracing.span("notify message", tracing.INTERNAL, attributes)):
-            _notify(message_id, eager=self.request.is_eager)
+    `[message_id, trace carrier]`: notify the members who should hear of each, the batch at
+    once. Its span continues the first send's trace and links to every send's."""
+    message_ids = [message_id for message_id, _ in items]
+    with tracing.batch_span([carrier for _, carrier in items], "notify messages",
+                            attributes={"chat.messages": len(message_ids)}):
+        _notify(message_ids, eager=self.request.is_eager)
 
 
 @shared_task(name="chat.notify_message", bind=True)
 def notify_message(self, message_id: int) -> None:
     """One message (what processes queued before batches; kept for tasks still in a queue)."""
-    _notify(message_id, eager=self.request.is_eager)
+    _notify([message_id], eager=self.request.is_eager)
 
 
-def _notify(message_id: int, *, eager: bool) -> None:
-    for notification_id, outcome in notifications.notify(message_id):
+def _notify(message_ids: list[int], *, eager: bool) -> None:
+    for notification_id, outcome in notifications.notify(message_ids):
         if outcome.result == "retry":
             _later(notification_id, outcome.retry_in, eager=eager)
 

@@ -279,6 +279,9 @@ CHAT_PUSH_COALESCE_SECONDS = env_float("CHAT_PUSH_COALESCE_SECONDS", 0.5)
 # notification task per batch (apps/worker/queueing.py); the wait is part of the coalescing.
 CHAT_NOTIFY_BATCH_SECONDS = env_float("CHAT_NOTIFY_BATCH_SECONDS", 0.1)
 CHAT_NOTIFY_BATCH_LIMIT = env_int("CHAT_NOTIFY_BATCH_LIMIT", 200)
+# Push requests one task has in flight at once (its rows are claimed this many at a time): the
+# work is waiting on push services. A worker killed mid-task sends at most these again.
+CHAT_PUSH_CONCURRENCY = env_int("CHAT_PUSH_CONCURRENCY", 32)
 CHAT_PUSH_MAX_ATTEMPTS = env_int("CHAT_PUSH_MAX_ATTEMPTS", 8)
 CHAT_PUSH_TTL_SECONDS = env_int("CHAT_PUSH_TTL_SECONDS", 24 * 3600)
 # Subscription endpoints must be https unless this is on (dev and tests push to local http).

@@ -14,10 +14,11 @@ import urllib.request
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from django.db.models import Q
 from playwright.sync_api import expect
 
-from chat import actions, notifications
-from chat.models import PushNotification, PushSubscription, RoomMute
+from chat import actions, notifications, push_ledger
+from chat.models import Message, PushNotification, PushSubscription, RoomMute
 from chat.webpush import b64url
 
 from .conftest import off_the_browser_thread
@@ -119,13 +120,22 @@ def _wait_for_exactly(page, expected: dict) -> None:
 
 
 def _worker_payload(message_id: int, recipient, unread: int = 1) -> bytes:
-    """What the worker would send this recipient (chat.notifications.payload), built the same way."""
-    from chat.models import Message
+    """What the worker would send this recipient, built the worker's way: a ledger row of its
+    own, loaded (chat.push_ledger.load) and made into a payload (chat.notifications.payload); the
+    row and its subscription are gone again afterwards."""
+    def build() -> bytes:
+        message = Message.objects.get(id=message_id)
+        subscription = PushSubscription.objects.create(user=recipient, endpoint=f"{ENDPOINT}-worker-{message_id}",
+                                                       p256dh="-", auth="-")
+        try:
+            row = PushNotification.objects.create(subscription=subscription, message=message, room_id=message.room_id,
+                                                  seq=message.seq, unread=unread)
+            [notice] = push_ledger.load(Q(id=row.id))
+            return notifications.payload(notice)
+        finally:
+            subscription.delete()
 
-    message = Message.objects.select_related("sender", "room").get(id=message_id)
-    row = PushNotification(subscription=PushSubscription(user=recipient), message=message, room=message.room,
-                           seq=message.seq, unread=unread)
-    return notifications.payload(row)
+    return off_the_browser_thread(build)
 
 
 def test_a_push_shows_a_notification_and_its_click_opens_the_room(

@@ -184,3 +184,21 @@ def test_a_timeout_is_retried_with_the_same_topic_and_413_is_dropped(
     states = {n.subscription.user_id: (n.state, n.attempts) for n in ledger()}
     assert states == {giorgi.id: ("sent", 2), ana.id: ("dropped", 1)}
     assert metrics.value("chat_push_requests_total", result="dropped") == 1
+
+
+def test_a_tasks_requests_are_in_flight_together(broker, workers, push_service, make_user, make_room, api_client):
+    """The work is waiting on push services: one task's requests go out at once, not in turn
+    (the kill test shows the other half: at most CHAT_PUSH_CONCURRENCY at a time)."""
+    nino = make_user("nino")
+    members = [make_user(f"member{i}") for i in range(3)]
+    room = make_room(owner=nino, members=members, name="together")
+    for member in members:
+        subscribe(api_client, member, push_service, member.username, script=[(201, 2.0)])
+    worker = workers()
+
+    send(nino, room["id"], "everyone at once")
+    push_service.wait_for(lambda: len(push_service.in_flight()) == 3, what="three requests held at once")
+    wait_messages(worker, 1)
+
+    assert [len(push_service.delivered(m.username)) for m in members] == [1, 1, 1]
+    assert [n.state for n in ledger()] == ["sent"] * 3

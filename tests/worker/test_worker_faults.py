@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 
 from accounts import tokens
 from harness import clients, processes
-from tests.worker.conftest import WSClient, ledger, send, subscribe, wait_messages, wait_tasks
+from tests.worker.conftest import WSClient, ledger, send, subscribe, wait_messages
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -18,37 +18,42 @@ SLOW = [(201, 1.0)]  # the push service holds every request a second: requests a
 def test_worker_killed_mid_task_and_started_again_delivers_exactly_once(
         broker, workers, push_service, make_user, make_room, api_client):
     nino = make_user("nino")
-    members = [make_user(f"member{i}") for i in range(3)]
+    members = [make_user(f"member{i}") for i in range(4)]
     room = make_room(owner=nino, members=members, name="kill")
-    for member in members:
-        subscribe(api_client, member, push_service, member.username, script=SLOW)
-    # Short lease (push timeout 3 s + 5 s) and visibility timeout (15 s): the killed task comes back
-    # within seconds, after the lease of the request that was in flight has run out.
-    env = {"CHAT_PUSH_TIMEOUT_SECONDS": "3", "CELERY_VISIBILITY_TIMEOUT": "15", "CELERY_UNACKED_RESTORE_INTERVAL": "1"}
+    for member in members:  # member0's push service answers at once, the others after a second
+        subscribe(api_client, member, push_service, member.username, script=None if member is members[0] else SLOW)
+    # Two requests in flight per task: the task's first chunk (member0, member1: the rows are made
+    # and sent in subscription order) is under way at the kill, its second not begun. Short lease
+    # (push timeout 3 s + 5 s) and visibility timeout (15 s): the killed task comes back within
+    # seconds, after the lease of the request that was in flight has run out.
+    env = {"CHAT_PUSH_TIMEOUT_SECONDS": "3", "CELERY_VISIBILITY_TIMEOUT": "15", "CELERY_UNACKED_RESTORE_INTERVAL": "1",
+           "CHAT_PUSH_CONCURRENCY": "2"}
     first = workers(**env)
 
     message = send(nino, room["id"], "კარგი")
-    # One task pushes to the three members in turn: kill it when one is answered and one is held.
-    push_service.wait_for(lambda: len(push_service.in_flight()) == 1 and
-                          sum(len(push_service.delivered(m.username)) for m in members) == 1,
-                          what="one delivered and one in flight")
+    # Kill when member0's answer is recorded and member1's request is held by its push service.
+    push_service.wait_for(lambda: [r.name for r in push_service.in_flight()] == ["member1"]
+                          and [n.state for n in ledger(subscription__user=members[0])] == ["sent"],
+                          what="member0 notified and recorded, member1 in flight")
     first.kill()  # SIGKILL: no goodbye, the task stays unacked in Redis
+    unknown = {n.subscription.user.username for n in ledger(state="sending")}  # claimed, answer not recorded
     done = {m.username for m in members if push_service.delivered(m.username)}
     held = {r.name for r in push_service.in_flight()}
-    assert len(done) == 1 and len(held) == 1 and not done & held
+    assert (done, held, unknown) == ({"member0"}, {"member1"}, {"member1"})
+    assert {n.subscription.user.username for n in ledger(state="pending")} == {"member2", "member3"}
 
     workers(**env)
     push_service.wait_for(lambda: all(push_service.delivered(m.username) for m in members), timeout=60,
                           what="every member notified after the restart")
 
-    push_service.wait_for(lambda: [n.state for n in ledger()] == ["sent"] * 3, what="the ledger all sent")
-    assert [n.seq for n in ledger()] == [message["seq"]] * 3
+    push_service.wait_for(lambda: [n.state for n in ledger()] == ["sent"] * 4, what="the ledger all sent")
+    assert [n.seq for n in ledger()] == [message["seq"]] * 4
     for member in members:
         requests = push_service.for_browser(member.username)
-        # Answered before the kill, or never started: exactly one request. The one in flight at the
-        # kill may be sent again (its outcome was unknown), with the same Topic and payload, so the
-        # browser replaces the first copy: still one notification shown.
-        assert len(requests) == (2 if member.username in held else 1), [r.status for r in requests]
+        # Answered and recorded before the kill, or never started: exactly one request. The one
+        # in flight at the kill is sent again (its outcome was unknown), with the same Topic and
+        # payload, so the browser replaces the first copy: still one notification shown.
+        assert len(requests) == (2 if member.username in held else 1), (member.username, [r.status for r in requests])
         assert len({(r.headers["topic"], r.payload["message"]) for r in requests}) == 1
         assert requests[-1].payload["message"] == message["id"]
 

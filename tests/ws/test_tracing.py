@@ -61,7 +61,7 @@ async def test_one_trace_from_the_frame_to_the_notification_task(world, ws, span
     await alice.expect("message_confirmed", temp_id="trace-spa")
     await bob.expect("message_new")
     # The notification work runs on the batch thread (apps/worker/queueing.py) ~0.1 s later.
-    await until(lambda: any(s.name == "notify message" for s in span_exporter.get_finished_spans()),
+    await until(lambda: any(s.name == "notify messages" for s in span_exporter.get_finished_spans()),
                 "the notification work is recorded")
 
     spans = [s for s in span_exporter.get_finished_spans() if format(s.context.trace_id, "032x") == SPA_TRACE]
@@ -78,8 +78,8 @@ async def test_one_trace_from_the_frame_to_the_notification_task(world, ws, span
                for s in spans), "the Redis PUBLISH is a child of the publish"
     delivered = [s for s in spans if s.name == "ws deliver" and s.attributes.get("chat.frame") == "message_new"]
     assert delivered and all(s.parent.span_id == publish.context.span_id for s in delivered)
-    task = [s for s in spans if "chat.notify_message" in s.name or s.name == "notify message"]
-    assert any(s.name == "notify message" for s in task), f"the notification is in the trace: {sorted(s.name for s in spans)}"
+    task = [s for s in spans if "chat.notify_message" in s.name or s.name == "notify messages"]
+    assert any(s.name == "notify messages" for s in task), f"the notification is in the trace: {sorted(s.name for s in spans)}"
     assert all("ws message_send" in _ancestors(s, by_id) for s in task)
 
 
