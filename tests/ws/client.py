@@ -19,17 +19,13 @@ async def orm(fn, *args, **kwargs):
     return await sync_to_async(fn, thread_sensitive=False)(*args, **kwargs)
 
 
-async def room_subscribed(room_id: int, timeout: float = 10.0) -> None:
-    """Until a hub has subscribed the room's channel: a socket's join sends the SUBSCRIBE, and a
-    publication that beats it reaches the room by repair from PostgreSQL (apps/ws/hub.py), which
-    carries no trace context, so a trace test waits for it first."""
-    from chat.broadcast import room_channel
-    from chat.redis_client import sync_client
-
-    deadline = time.monotonic() + timeout
-    while (await orm(sync_client().pubsub_numsub, room_channel(room_id)))[0][1] < 1:
-        assert time.monotonic() < deadline, f"room {room_id} never subscribed"
-        await asyncio.sleep(0.01)
+async def settled(sender: "Client", receiver: "Client", room_id: int) -> None:
+    """Until the room's live feed is settled: a socket's join sends the SUBSCRIBE, and the hub
+    then compares the room with PostgreSQL; a message committed in between reaches the room by
+    repair (apps/ws/hub.py), which carries no trace context. One message delivered live to the
+    receiver means both steps are behind us."""
+    await sender.send(type="message_send", room=room_id, content="settling", temp_id=temp_id("settle"))
+    await receiver.expect("message_new", timeout=10)
 
 
 async def until(condition, what: str, timeout: float = 10.0) -> None:
