@@ -89,7 +89,7 @@ else:
             async for raw in ws:
                 on_raw(raw, time.perf_counter())
         asyncio.ensure_future(reader())
-        await asyncio.sleep(max(0, start - time.time()) + (i * INTERVAL / len(pairs)))
+        await asyncio.sleep(max(0, start - time.time()) + (0 if "burst" in VARIANTS else i * INTERVAL / len(pairs)))
         end = start + DURATION
         nxt = time.perf_counter()
         while time.time() < end:
