@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 import gevent
 from gevent.event import AsyncResult, Event
-from locust import FastHttpUser, between, constant, constant_pacing, events, tag, task
+from locust import FastHttpUser, between, constant, events, tag, task
 from locust.exception import StopUser
 
 # Locust puts this file's folder on sys.path, not the repository root the harness lives in.
@@ -45,6 +45,7 @@ from loadtests.locust_support import (  # noqa: E402
     login_token,
     next_credentials,
     next_seeded,
+    next_slot,
     report,
     ws_url,
 )
@@ -208,8 +209,6 @@ class Chatter(ChatUser):
     that the room's seqs arrive without holes or repeats, and repairs holes with sync_request
     the way the SPA does."""
 
-    wait_time = constant_pacing(SEND_INTERVAL)
-
     def on_start(self) -> None:
         super().on_start()
         self.room = self.pick_room()
@@ -223,12 +222,18 @@ class Chatter(ChatUser):
         self.rejected = False
         self.connect()
         self.helpers = [gevent.spawn(self.watch_loop), gevent.spawn(self.ping_loop)]
-        # Locust spawns floor(-r) users in one instant each second, and constant_pacing keeps
-        # every user on the phase it started on: without this, all Chatters send in the same
-        # millisecond every SEND_INTERVAL, and the run measures a synchronised burst queueing
-        # in the servers (p50 170-320 ms here) instead of the steady rate it claims. People
-        # chatting are independent: a random phase per user spreads the sends over the interval.
-        gevent.sleep(random.uniform(0, SEND_INTERVAL))
+        # People chatting are independent: each user sends on a phase of its own, drawn at
+        # random within the interval. Locust creates each second's users in one instant, so
+        # users paced from their creation (constant_pacing, which also undoes a sleep here)
+        # send all in the same millisecond every interval: the run then measures a burst of
+        # every user's send queueing in the servers, not the steady rate it claims.
+        self.next_send = time.perf_counter() + random.uniform(0, SEND_INTERVAL)
+        gevent.sleep(max(0.0, self.next_send - time.perf_counter()))
+
+    def wait_time(self) -> float:
+        """Until this user's next slot (one every SEND_INTERVAL s on its own phase)."""
+        self.next_send = next_slot(self.next_send, SEND_INTERVAL, time.perf_counter())
+        return max(0.0, self.next_send - time.perf_counter())
 
     def on_stop(self) -> None:
         for helper in getattr(self, "helpers", []):
