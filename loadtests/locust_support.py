@@ -5,7 +5,6 @@ reconnect backoff (seq bookkeeping: harness.seqs). Nothing here knows about Locu
 from __future__ import annotations
 
 import itertools
-import math
 import os
 import random
 import struct
@@ -119,16 +118,6 @@ def backoff_delay(attempt: int, base: float = 0.5, ceiling: float = 30.0,
     half fixed, half random, so a storm spreads out but nobody retries instantly."""
     step = min(ceiling, base * 2 ** max(0, attempt))
     return step / 2 + rand() * step / 2
-
-
-# --- pacing ----------------------------------------------------------------------------------
-
-def next_slot(slot: float, interval: float, now: float) -> float:
-    """The first time of the schedule `slot + k * interval` (k >= 1) that is after `now`: a user
-    keeps its own phase, and one that fell behind (a reconnect's backoff) skips the slots it
-    missed instead of sending them all at once."""
-    missed = max(0, math.floor((now - slot) / interval))
-    return slot + (missed + 1) * interval
 
 
 # --- URLs ------------------------------------------------------------------------------------
