@@ -31,9 +31,9 @@ from locust.exception import StopUser
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from config.env import env_float, env_int  # noqa: E402
+from harness.pacing import next_slot  # noqa: E402
 from harness.seqs import SeqTracker  # noqa: E402
 from loadtests import storm, thresholds  # noqa: E402, F401 - their listeners judge and report the run
-from loadtests.pacing import next_slot  # noqa: E402
 from loadtests.locust_support import (  # noqa: E402
     CLOSED_BY_US,
     SENT,

@@ -1,5 +1,4 @@
-"""When a paced load-test user acts next. No Locust import here, so it can be tested without
-gevent's monkey-patching."""
+"""When a paced client acts next: the Locust Chatter's send schedule (loadtests/locustfile.py)."""
 from __future__ import annotations
 
 import math
