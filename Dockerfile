@@ -59,7 +59,7 @@ RUN grep -E '^(locust|websocket-client)==' /tmp/constraints.txt > /tmp/loadtest-
     && pip install --no-cache-dir -c /tmp/constraints.txt -r /tmp/loadtest-requirements.txt \
     && rm /tmp/constraints.txt /tmp/loadtest-requirements.txt
 COPY loadtests/ loadtests/
-# the scenarios' seq tracker (loadtests/ and tests/ share the harness)
+# the scenarios' seq tracker and send schedule (loadtests/ and tests/ share the harness)
 COPY harness/ harness/
 COPY k8s/locust/ k8s/locust/
 USER 10001:10001

@@ -3,7 +3,8 @@ own message_confirmed and send -> others' message_new, gevent + websocket-client
 websockets (docs/loadtest.md "Why Chatter measures more than the bench"). Every member of the
 `room token` lines sends every `interval` s, staggered evenly over the interval, or all at the
 same instant with the variant `burst`; gevent variants: `nomt` (enable_multithread=False),
-`after` (the send time taken after ws.send returns). Prints one JSON line, plus the gevent
+`after` (the send time taken after ws.send returns), `utf8` (websocket-client's own UTF-8 check
+on; loadtests/locust_support.WsSession leaves it to orjson). Prints one JSON line, plus the gevent
 hub's lag (a 10 ms sleep's oversleep).
 
     .venv/bin/python loadtests/client_compare.py gevent|asyncio TOKENS ws://127.0.0.1:8080 [20] [1] [burst]
@@ -45,7 +46,8 @@ if KIND == "gevent":
     import gevent, websocket
     def member(i, room, token, start):
         ws = websocket.create_connection(f"{URL}/ws/chat/{room}/?token={token}", timeout=10,
-                                         enable_multithread="nomt" not in VARIANTS)
+                                         enable_multithread="nomt" not in VARIANTS,
+                                         skip_utf8_validation="utf8" not in VARIANTS)
         if i == 0:
             print("client TCP_NODELAY", ws.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY), flush=True)
         while json.loads(ws.recv()).get("type") != "connection_established":
@@ -89,7 +91,7 @@ else:
             async for raw in ws:
                 on_raw(raw, time.perf_counter())
         asyncio.ensure_future(reader())
-        await asyncio.sleep(max(0, start - time.time()) + (i * INTERVAL / len(pairs)))
+        await asyncio.sleep(max(0, start - time.time()) + (0 if "burst" in VARIANTS else i * INTERVAL / len(pairs)))
         end = start + DURATION
         nxt = time.perf_counter()
         while time.time() < end:

@@ -24,13 +24,14 @@ from urllib.parse import urlencode
 
 import gevent
 from gevent.event import AsyncResult, Event
-from locust import FastHttpUser, between, constant, constant_pacing, events, tag, task
+from locust import FastHttpUser, between, constant, events, tag, task
 from locust.exception import StopUser
 
 # Locust puts this file's folder on sys.path, not the repository root the harness lives in.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from config.env import env_float, env_int  # noqa: E402
+from harness.pacing import next_slot  # noqa: E402
 from harness.seqs import SeqTracker  # noqa: E402
 from loadtests import storm, thresholds  # noqa: E402, F401 - their listeners judge and report the run
 from loadtests.locust_support import (  # noqa: E402
@@ -55,6 +56,7 @@ SEND_INTERVAL = env_float("LOCUST_SEND_INTERVAL", 2.0)     # seconds between one
 PING_INTERVAL = env_float("LOCUST_PING_INTERVAL", 20.0)    # the SPA's heartbeat
 GAP_GRACE = env_float("LOCUST_GAP_GRACE", 2.0)             # a hole older than this is a lost message
 ANSWER_TIMEOUT = env_float("LOCUST_CONFIRM_TIMEOUT", 10.0)  # confirm / sync / pong deadline
+SPAWN_TICK = 1.0  # Locust's dispatcher starts users in batches this far apart (locust/dispatch.py)
 STABLE_AFTER = 10.0  # the SPA resets its backoff after a socket lived this long
 REJECTED = (4001, 4003)  # the SPA stops reconnecting on these; so do we
 CONTENT = "load test — ქართული ტექსტი and English"
@@ -208,9 +210,12 @@ class Chatter(ChatUser):
     that the room's seqs arrive without holes or repeats, and repairs holes with sync_request
     the way the SPA does."""
 
-    wait_time = constant_pacing(SEND_INTERVAL)
-
     def on_start(self) -> None:
+        # Locust creates each second's users (-r of them) in one instant; people join
+        # independently. Without this, every connect, its sync and the presence it fans out
+        # land on the servers together, and the sends of the users already chatting queue
+        # behind them (120-190 ms in a probed run, against 5-10 ms once the ramp was over).
+        gevent.sleep(random.uniform(0, SPAWN_TICK))
         super().on_start()
         self.room = self.pick_room()
         self.session: WsSession | None = None
@@ -223,12 +228,18 @@ class Chatter(ChatUser):
         self.rejected = False
         self.connect()
         self.helpers = [gevent.spawn(self.watch_loop), gevent.spawn(self.ping_loop)]
-        # Locust spawns floor(-r) users in one instant each second, and constant_pacing keeps
-        # every user on the phase it started on: without this, all Chatters send in the same
-        # millisecond every SEND_INTERVAL, and the run measures a synchronised burst queueing
-        # in the servers (p50 170-320 ms here) instead of the steady rate it claims. People
-        # chatting are independent: a random phase per user spreads the sends over the interval.
-        gevent.sleep(random.uniform(0, SEND_INTERVAL))
+        # People chatting are independent: each user sends on a phase of its own, drawn at
+        # random within the interval. Locust creates each second's users in one instant, so
+        # users paced from their creation (constant_pacing, which also undoes a sleep here)
+        # send all in the same millisecond every interval: the run then measures a burst of
+        # every user's send queueing in the servers, not the steady rate it claims.
+        self.next_send = time.perf_counter() + random.uniform(0, SEND_INTERVAL)
+        gevent.sleep(max(0.0, self.next_send - time.perf_counter()))
+
+    def wait_time(self) -> float:
+        """Until this user's next slot (one every SEND_INTERVAL s on its own phase)."""
+        self.next_send = next_slot(self.next_send, SEND_INTERVAL, time.perf_counter())
+        return max(0.0, self.next_send - time.perf_counter())
 
     def on_stop(self) -> None:
         for helper in getattr(self, "helpers", []):

@@ -1,7 +1,10 @@
 """Per-frame read cost of the two client stacks of loadtests/client_compare.py: a local websockets
 server sends N message_new-sized frames at once and the client reads them all.
 
-    .venv/bin/python loadtests/read_cost.py server PORT &   # then: read_cost.py gevent|asyncio PORT
+    .venv/bin/python loadtests/read_cost.py server PORT &   # then: read_cost.py gevent|asyncio PORT [utf8]
+
+The gevent client reads like loadtests/locust_support.WsSession (websocket-client's UTF-8 check
+off, orjson validates); `utf8` turns websocket-client's own byte-by-byte check back on.
 """
 import sys
 KIND = sys.argv[1]
@@ -27,11 +30,12 @@ if KIND == "server":
     asyncio.run(main())
 elif KIND == "gevent":
     import websocket, orjson
-    ws = websocket.create_connection(f"ws://127.0.0.1:{sys.argv[2]}/", enable_multithread=True)
+    ws = websocket.create_connection(f"ws://127.0.0.1:{sys.argv[2]}/", enable_multithread=True,
+                                     skip_utf8_validation="utf8" not in sys.argv[3:])
     ws.send("go"); t, c = time.perf_counter(), cpu()
     for _ in range(N):
         op, data = ws.recv_data(); orjson.loads(data)
-    print(KIND, f"{(time.perf_counter()-t)/N*1e3:.3f} ms wall/frame, {(cpu()-c)/N*1e3:.3f} ms cpu/frame"); ws.send("bye")
+    print(KIND, *sys.argv[3:], f"{(time.perf_counter()-t)/N*1e3:.3f} ms wall/frame, {(cpu()-c)/N*1e3:.3f} ms cpu/frame"); ws.send("bye")
 else:
     import asyncio, websockets, orjson
     async def main():

@@ -1,7 +1,9 @@
-"""The harness's own logic that tests and benchmarks rely on: the seq tracker and /metrics reading."""
+"""The harness's own logic that tests and benchmarks rely on: the seq tracker, /metrics reading
+and the Locust Chatter's send schedule."""
 import pytest
 
 from harness.metrics import Scrape
+from harness.pacing import next_slot
 from harness.seqs import SeqTracker
 
 
@@ -43,3 +45,15 @@ def test_scrape_of_the_real_metrics_subtracts_adds_and_reads_histograms(client, 
     assert delta.histogram("chat_http_request_seconds")["count"] >= 1
     assert delta.value("chat_fanout_repairs_total") == 0  # absent reads as 0
     assert after.by_label("chat_http_request_seconds_count", "method")["GET"] >= 1
+
+
+def test_next_slot_keeps_the_users_phase():
+    assert next_slot(10.25, 1.0, now=10.26) == 11.25
+    # A send that took most of the interval leaves the user on its own phase (constant_pacing
+    # counts from the user's creation instead: a whole spawn batch ends up sending at once).
+    assert next_slot(10.25, 1.0, now=11.2) == 11.25
+    assert next_slot(10.0, 0.5, now=10.5) == 11.0  # a slot exactly now is not taken twice
+
+
+def test_next_slot_skips_what_was_missed_instead_of_a_burst():
+    assert next_slot(10.25, 1.0, now=13.7) == 14.25
