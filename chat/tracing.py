@@ -98,6 +98,14 @@ def current_trace_id() -> str | None:
     return format(context.trace_id, "032x") if context.is_valid and context.trace_flags.sampled else None
 
 
+def annotate(**attributes) -> None:
+    """Attributes on the current span (when one is recording), e.g. a send's temp_id once it is
+    checked, so a client's report of one send finds its trace."""
+    current = trace.get_current_span()
+    if current.is_recording():
+        current.set_attributes(attributes)
+
+
 def span(name: str, kind=INTERNAL, attributes: dict | None = None, context=None):
     """Our own span, a child of the current one (or of `context`, a client's: remote_context)."""
     return tracer.start_as_current_span(name, context=context, kind=kind, attributes=attributes)

@@ -244,6 +244,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         started = time.perf_counter()
         room_id = self.frame_room(frame)
         temp_id = clean_temp_id(frame.get("temp_id"))
+        tracing.annotate(**{"chat.room": room_id, "chat.temp_id": temp_id})
         await self.send_frame(frames.message_pending(temp_id))
         self._remember_send(temp_id)
         fields = {"room_id": room_id, "content": frame.get("content"), "temp_id": temp_id,

@@ -290,11 +290,21 @@ class Hub:
         except Exception:  # noqa: BLE001 - checked again on the next round
             log.warning("fan-out position check failed", exc_info=True)
             return
-        for room_id, change in positions.items():
-            feed = self.rooms.get(room_id)
-            if feed is not None and feed.backlog is None and change > feed.position:
+        behind = {room_id: change for room_id, change in positions.items() if self._behind(room_id, change)}
+        if not behind:
+            return
+        # PostgreSQL is ahead of a busy room most of the time by the publications still on their
+        # way: give them a moment, and repair only what is still missing after it.
+        await asyncio.sleep(settings.CHAT_FANOUT_CHECK_GRACE_SECONDS)
+        for room_id, change in behind.items():
+            if self._behind(room_id, change):
+                feed = self.rooms[room_id]
                 feed.backlog = []
                 self._spawn(self._repair(feed), f"fanout-repair-{room_id}")
+
+    def _behind(self, room_id: int, change: int) -> bool:
+        feed = self.rooms.get(room_id)
+        return feed is not None and feed.backlog is None and change > feed.position
 
     async def _check_positions_forever(self) -> None:
         """Quiet rooms have no next publication to reveal a missed one: look now and then."""

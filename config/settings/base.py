@@ -193,6 +193,9 @@ CHAT_RECEIPT_COALESCE_SECONDS = env_float("CHAT_RECEIPT_COALESCE_SECONDS", 0.25)
 # quiet rooms compared with PostgreSQL this often; a silent subscription probed after this long.
 CHAT_FANOUT_REPAIR_LIMIT = env_int("CHAT_FANOUT_REPAIR_LIMIT", 500)
 CHAT_FANOUT_CHECK_SECONDS = env_float("CHAT_FANOUT_CHECK_SECONDS", 15.0)
+# A position check that finds PostgreSQL ahead waits this long for the publications in flight
+# before it repairs (apps/ws/hub.py).
+CHAT_FANOUT_CHECK_GRACE_SECONDS = env_float("CHAT_FANOUT_CHECK_GRACE_SECONDS", 0.5)
 CHAT_FANOUT_PROBE_SECONDS = env_float("CHAT_FANOUT_PROBE_SECONDS", 3.0)
 CHAT_FANOUT_PROBE_TIMEOUT_SECONDS = env_float("CHAT_FANOUT_PROBE_TIMEOUT_SECONDS", 2.0)
 # A socket that does not read: past the soft bound of bytes waiting in its send buffer typing

@@ -16,10 +16,11 @@ async def test_send_and_delivery_share_one_trace(world, ws, span_exporter):
     await alice.expect("message_confirmed", temp_id="trace-1")
     await bob.expect("message_new")
 
+    (send,) = [s for s in spans.get_finished_spans() if s.attributes.get("chat.temp_id") == "trace-1"]
     by_name = {}
     for finished in spans.get_finished_spans():
-        by_name.setdefault(finished.name, []).append(finished)
-    send = by_name["ws message_send"][0]
+        if finished.context.trace_id == send.context.trace_id:
+            by_name.setdefault(finished.name, []).append(finished)
     write = by_name["db insert message"][0]
     publish = next(s for s in by_name["fanout publish"] if s.attributes["chat.frame"] == "message_new")
     deliveries = by_name["ws deliver"]
