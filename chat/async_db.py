@@ -24,6 +24,8 @@ from django.conf import settings
 from django.db import connections
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from chat import telemetry
+
 log = logging.getLogger(__name__)
 
 _pools: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool]" = weakref.WeakKeyDictionary()
@@ -49,6 +51,8 @@ async def connection() -> AsyncIterator[psycopg.AsyncConnection]:
         async with (await pool()).connection() as conn:
             yield conn
     except (PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        telemetry.DB_ERRORS.labels("InterfaceError" if isinstance(exc, psycopg.InterfaceError)
+                                   else "OperationalError").inc()
         _resting_until = time.monotonic() + settings.CHAT_ASYNC_DB_BACKOFF_SECONDS
         log.warning("async database pool unavailable (%s); sends take the thread path for %.0f s",
                     type(exc).__name__, settings.CHAT_ASYNC_DB_BACKOFF_SECONDS)
@@ -74,9 +78,13 @@ async def pool() -> AsyncConnectionPool:
             kwargs=_connection_kwargs(), min_size=1, max_size=settings.CHAT_ASYNC_DB_POOL_SIZE, open=False,
             # A database that does not answer fails a send in seconds (message_failed), as Django's
             # own connect_timeout does; a broken connection is replaced, never handed out twice.
-            timeout=settings.CHAT_ASYNC_DB_WAIT_SECONDS, reconnect_timeout=0, name="chat-async")
+            timeout=settings.CHAT_ASYNC_DB_WAIT_SECONDS, name="chat-async", configure=_opened)
         await found.open(wait=False)
     return found
+
+
+async def _opened(conn: psycopg.AsyncConnection) -> None:
+    telemetry.DB_CONNECTIONS_OPENED.inc()  # the same count as Django's connections
 
 
 async def close() -> None:

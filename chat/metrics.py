@@ -44,6 +44,8 @@ FANOUT_PUBLICATIONS = Counter(
 FANOUT_REPAIRS = Counter(
     "chat_fanout_repairs_total",
     "Fan-out repaired from PostgreSQL: gaps closed, messages and changes delivered by repair", ["what"])
+FANOUT_REORDERED = Counter(
+    "chat_fanout_reordered_total", "Gaps closed by a publication that arrived out of order (no repair needed)")
 FANOUT_RESYNC_SIGNALS = Counter(
     "chat_fanout_resync_signals_total", "resync frames sent to sockets (repair impossible)", ["reason"])
 FANOUT_SUBSCRIPTION_RECONNECTS = Counter(

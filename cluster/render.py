@@ -90,6 +90,9 @@ def app_env(topology: Topology) -> dict[str, str]:
         "CELERY_UNACKED_RESTORE_INTERVAL": "2",
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
+        # A load test that registers or logs in many users from this one address raises these
+        # (e.g. CHAT_THROTTLE_REGISTER_ADDRESS=10000/hour make cluster; python -m cluster.outside).
+        **{k: v for k, v in os.environ.items() if k.startswith("CHAT_THROTTLE_")},
         **topology.extra_env,
     }
 

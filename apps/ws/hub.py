@@ -42,7 +42,9 @@ class RoomFeed:
     seq: int = 0  # newest message seq fanned out here
     sockets: dict = field(default_factory=dict)  # socket id -> consumer
     recent: OrderedDict = field(default_factory=OrderedDict)  # seq -> Delivery (message_new)
-    backlog: list | None = None  # publications held while a repair runs
+    backlog: list | None = None  # publications held while a gap is open (waited for, or repaired)
+    repairing: bool = False  # a repair from PostgreSQL is under way
+    waiting: asyncio.TimerHandle | None = None  # an open gap's wait for a publication out of order
     resynced_at: int | None = None  # position at which the sockets were last told to resync
 
 
@@ -134,6 +136,8 @@ class Hub:
             self._fan_out(feed, delivery)  # ephemeral (typing, presence, receipts): nothing to order
         elif feed.backlog is not None:
             feed.backlog.append(delivery)
+            if not feed.repairing:
+                self._close_gap_from_held(feed)
         else:
             self._apply(feed, delivery)
 
@@ -144,8 +148,32 @@ class Hub:
             feed.position = delivery.change
             self._fan_out(feed, delivery)
             return
+        # Two ws processes publishing into one room each publish after their own commit, so Redis
+        # may carry change N+1 before change N; N is then a few milliseconds behind. Hold what
+        # came and wait for it briefly before going to PostgreSQL for it.
         feed.backlog = [delivery]
-        self._spawn(self._repair(feed), f"fanout-repair-{feed.room_id}")
+        feed.waiting = self.loop.call_later(settings.CHAT_FANOUT_REORDER_GRACE_SECONDS, self._repair_gap, feed)
+
+    def _close_gap_from_held(self, feed: RoomFeed) -> None:
+        """A publication arrived while a gap was open: deliver what is now in order."""
+        feed.backlog = self._apply_held(feed, sorted(feed.backlog, key=lambda d: d.change))
+        if feed.backlog:
+            return
+        feed.backlog = None
+        if feed.waiting is not None:
+            feed.waiting.cancel()
+            feed.waiting = None
+            metrics.FANOUT_REORDERED.inc()
+
+    def _repair_gap(self, feed: RoomFeed) -> None:
+        feed.waiting = None
+        if self.rooms.get(feed.room_id) is feed and feed.backlog and not feed.repairing:
+            self._start_repair(feed)
+
+    def _start_repair(self, feed: RoomFeed) -> None:
+        feed.repairing = True
+        task = self._spawn(self._repair(feed), f"fanout-repair-{feed.room_id}")
+        task.add_done_callback(lambda _: setattr(feed, "repairing", False))
 
     def _fan_out(self, feed: RoomFeed, delivery: Delivery) -> None:
         if delivery.ts:
@@ -300,7 +328,7 @@ class Hub:
             if self._behind(room_id, change):
                 feed = self.rooms[room_id]
                 feed.backlog = []
-                self._spawn(self._repair(feed), f"fanout-repair-{room_id}")
+                self._start_repair(feed)
 
     def _behind(self, room_id: int, change: int) -> bool:
         feed = self.rooms.get(room_id)

@@ -196,6 +196,9 @@ CHAT_FANOUT_CHECK_SECONDS = env_float("CHAT_FANOUT_CHECK_SECONDS", 15.0)
 # A position check that finds PostgreSQL ahead waits this long for the publications in flight
 # before it repairs (apps/ws/hub.py).
 CHAT_FANOUT_CHECK_GRACE_SECONDS = env_float("CHAT_FANOUT_CHECK_GRACE_SECONDS", 0.5)
+# A publication that skips a change waits this long for the missing one (publications from two
+# processes into one room can cross in Redis) before the gap is repaired from PostgreSQL.
+CHAT_FANOUT_REORDER_GRACE_SECONDS = env_float("CHAT_FANOUT_REORDER_GRACE_SECONDS", 0.05)
 CHAT_FANOUT_PROBE_SECONDS = env_float("CHAT_FANOUT_PROBE_SECONDS", 3.0)
 CHAT_FANOUT_PROBE_TIMEOUT_SECONDS = env_float("CHAT_FANOUT_PROBE_TIMEOUT_SECONDS", 2.0)
 # A socket that does not read: past the soft bound of bytes waiting in its send buffer typing

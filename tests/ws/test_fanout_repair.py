@@ -88,3 +88,40 @@ async def test_one_publication_reaches_every_socket_of_the_room_in_this_process(
     for socket in sockets:
         assert (await socket.expect("message_new"))["message"]["content"] == "to all"
     assert await alice.take_all("message_new") == [], "the sending socket gets message_confirmed only"
+
+
+def _publish_stored(room_id: int, order: list[int]) -> None:
+    """Publish the message_new of stored (imported, unpublished) messages, seq by seq in `order`,
+    as two ws processes' publications crossing in Redis would arrive."""
+    import time
+
+    from chat import broadcast, events, frames
+    from chat.models import Message
+    from chat.payloads import message_by_id
+
+    rows = {m.seq: m for m in Message.objects.filter(room_id=room_id, seq__in=order)}
+    for seq in order:
+        row = rows[seq]
+        header = {"kind": "message_new", "room": room_id, "seq": seq, "change": row.change_seq, "ts": time.time()}
+        broadcast.publish(broadcast.Publication(broadcast.room_channel(room_id), header,
+                                                events.encode(frames.message_new(message_by_id(row.id)))))
+
+
+def reordered() -> float:
+    return REGISTRY.get_sample_value("chat_fanout_reordered_total") or 0.0
+
+
+async def test_publications_that_cross_are_delivered_in_order_without_postgresql(ws, world):
+    bob = await ws(f"/ws/chat/{world.room_id}/", token=world.bob_token)
+    alice = await ws(f"/ws/chat/{world.room_id}/", token=world.alice_token)
+    await alice.send(type="message_send", content="settles the feed", temp_id=temp_id())
+    assert (await bob.expect("message_new"))["message"]["seq"] == 1
+    gaps_before, reordered_before = repairs("gaps"), reordered()
+
+    await orm(actions.import_messages, world.room_id, [(world.alice.id, "second"), (world.alice.id, "third")])
+    await orm(_publish_stored, world.room_id, [3, 2])  # seq 3's publication overtakes seq 2's
+
+    got = [await bob.expect("message_new"), await bob.expect("message_new")]
+    assert [(f["message"]["seq"], f["message"]["content"]) for f in got] == [(2, "second"), (3, "third")]
+    assert reordered() == reordered_before + 1
+    assert repairs("gaps") == gaps_before, "closed by the late publication, not by a repair"
