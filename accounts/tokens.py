@@ -11,9 +11,12 @@ that token, or every socket of the user, close with 4001 at once.
 import binascii
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from datetime import timezone as datetime_timezone
 from hmac import compare_digest
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils import timezone
 from knox.crypto import hash_token
 from knox.models import AuthToken, get_digest_token
@@ -23,6 +26,9 @@ from chat import events
 
 # knox keys are hex; anything else cannot be one (and NUL cannot even be sent to PostgreSQL).
 _MAX_KEY_LENGTH = CONSTANTS.MAXIMUM_TOKEN_PREFIX_LENGTH + 2 * 64
+_CANDIDATES_SQL = (
+    f"SELECT t.digest, t.expiry, u.id, u.username, u.is_active FROM {AuthToken._meta.db_table} t "
+    f"JOIN {get_user_model()._meta.db_table} u ON u.id = t.user_id WHERE t.token_key = %s")
 
 
 @dataclass(frozen=True)
@@ -61,28 +67,43 @@ def resolve(key: str) -> Session | None:
         digest = hash_token(key)
     except (TypeError, ValueError, binascii.Error):
         return None
-    # Only what a socket or request needs: run on every connect, and the user's other columns
-    # (timestamps to parse, the password hash) cost more than the lookup itself.
-    candidates = (AuthToken.objects.select_related("user")
-                  .only("digest", "expiry", "user__id", "user__username", "user__is_active")
-                  .filter(token_key=key[:CONSTANTS.TOKEN_KEY_LENGTH]))
-    for token in candidates:
-        if not compare_digest(token.digest, digest):
+    for token_digest, expiry, user in _candidates(key[:CONSTANTS.TOKEN_KEY_LENGTH]):
+        if not compare_digest(token_digest, digest):
             continue
-        if token.expiry is not None and token.expiry <= timezone.now():
-            token.delete()
+        if expiry is not None and expiry <= timezone.now():
+            AuthToken.objects.filter(digest=token_digest).delete()
             return None
-        if not token.user.is_active:
+        if not user.is_active:
             return None
-        return Session(user=token.user, token_id=token.digest, expires_at=token.expiry)
+        return Session(user=user, token_id=token_digest, expires_at=expiry)
     return None
+
+
+def _candidates(token_key: str) -> list[tuple]:
+    """(digest, expiry, user) of the tokens sharing this key prefix, in one statement. It runs on
+    every connect and every API request: written out rather than built by the ORM, whose query
+    building was a fifth of a socket connect's CPU (py-spy, docs/benchmarks.md), and the user
+    holds only what a socket or request needs (the other columns load if touched)."""
+    user_model = get_user_model()
+    with connection.cursor() as cursor:
+        cursor.execute(_CANDIDATES_SQL, [token_key])
+        rows = cursor.fetchall()
+    return [(digest, _aware(expiry), user_model.from_db(connection.alias, ["id", "username", "is_active"],
+                                                         [uid, name, bool(active)]))
+            for digest, expiry, uid, name, active in rows]
+
+
+def _aware(value):
+    """SQLite (the embedded run) hands a raw cursor naive UTC datetimes; PostgreSQL aware ones."""
+    if value is not None and timezone.is_naive(value):
+        return timezone.make_aware(value, datetime_timezone.utc)
+    return value
 
 
 def live_sessions(user_ids) -> dict[int, set[str]]:
     """For each active user of `user_ids`, the digests of their unexpired tokens; a user missing
     from the answer is inactive (or gone). A ws process compares its sockets with this when it
     starts following a user, so a session ended just before that is not missed."""
-    from django.contrib.auth import get_user_model
     from django.db.models import Q
 
     active = set(get_user_model().objects.filter(id__in=list(user_ids), is_active=True).values_list("id", flat=True))
