@@ -2,8 +2,10 @@
 
 `database_sync_to_async` funnels every socket's database work through ONE thread; at a few
 hundred sends a second that thread is the bottleneck. Domain calls here run on a pool of
-threads instead (the loop's default executor), each with its own persistent connection
-(Django's connections are per thread). The call's context variables (the current trace span)
+threads instead (CHAT_WS_DB_THREADS of them), each with its own persistent connection
+(Django's connections are per thread). The pool's size bounds the calls waiting on PostgreSQL at
+once: a connect makes two, and the handshakes a process completes per second stop at about
+threads / round trip long before its core is busy. The call's context variables (the current trace span)
 go with it. Not asgiref's sync_to_async: its per-call bookkeeping (thread-sensitive contexts,
 copying the context back) cost about half as much CPU as the hop itself, and nothing here
 needs it.
@@ -11,8 +13,23 @@ needs it.
 import asyncio
 import contextvars
 import functools
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
+from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
+
+_pool: ThreadPoolExecutor | None = None
+_pool_made = threading.Lock()
+
+
+def pool() -> ThreadPoolExecutor:
+    """The process's domain-call threads (one pool, whatever loop asks)."""
+    global _pool
+    with _pool_made:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=settings.CHAT_WS_DB_THREADS, thread_name_prefix="chat-db")
+        return _pool
 
 
 def _guarded(fn, *args, **kwargs):
@@ -30,4 +47,4 @@ def _guarded(fn, *args, **kwargs):
 
 async def call(fn, *args, **kwargs):
     run = functools.partial(contextvars.copy_context().run, _guarded, fn, *args, **kwargs)
-    return await asyncio.get_running_loop().run_in_executor(None, run)
+    return await asyncio.get_running_loop().run_in_executor(_pool or pool(), run)

@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 
+from django.conf import settings
 from django.db import connection
 
 from apps.ws import db
@@ -50,13 +51,10 @@ def _time_collection(phase: str, info: dict) -> None:
 
 async def _warm_pool() -> None:
     """One connection per pool thread: every call waits at a barrier until all of them run,
-    so each lands on a thread of its own (never more calls than the pool has threads: the
-    loop's default executor, which the first call makes if Daphne did not)."""
-    await db.call(connection.ensure_connection)
-    executor = getattr(asyncio.get_running_loop(), "_default_executor", None)
-    size = getattr(executor, "_max_workers", 0)
+    so each lands on a thread of its own (never more calls than the pool has threads)."""
+    size = settings.CHAT_WS_DB_THREADS
     if size < 2:
-        return
+        return await db.call(connection.ensure_connection)
     barrier = threading.Barrier(size, timeout=2)
 
     def connect() -> None:

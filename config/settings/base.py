@@ -105,6 +105,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # sends then go through the thread pool like every other call). A send waits at most
 # CHAT_ASYNC_DB_WAIT_SECONDS for a pooled connection; when the pool cannot serve, sends take the
 # thread path for CHAT_ASYNC_DB_BACKOFF_SECONDS while it reconnects.
+# Threads (each with its PostgreSQL connection) that run a ws process's other domain calls: the
+# token and rooms of each connect, receipts, edits (apps/ws/db.py).
+CHAT_WS_DB_THREADS = env_int("CHAT_WS_DB_THREADS", 6)
 CHAT_ASYNC_DB_POOL_SIZE = env_int("CHAT_ASYNC_DB_POOL_SIZE", 4)
 CHAT_ASYNC_DB_WAIT_SECONDS = env_float("CHAT_ASYNC_DB_WAIT_SECONDS", 0.5)
 CHAT_ASYNC_DB_BACKOFF_SECONDS = env_float("CHAT_ASYNC_DB_BACKOFF_SECONDS", 5.0)
