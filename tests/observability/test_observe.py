@@ -90,10 +90,9 @@ async def load(topology, rooms: list[dict]) -> dict:
     chat_room, idle_room, slow_room, repair_room = rooms
     run: dict = {}
     with PushService(topology.push_port) as push:
-        base = f"http://127.0.0.1:{topology.push_port}"
         offline = chat_room["members"][TALKERS + 2:TALKERS + 5]
         for i, m in enumerate(offline):
-            await asyncio.to_thread(subscribe, topology, m["token"], push.subscription(base, f"s{i}"))
+            await asyncio.to_thread(subscribe, topology, m["token"], push.subscription(f"s{i}"))
         idle = await open_idle_sockets(topology, idle_room)
         repairers = [Member(f"r{i}", repair_room["room"], [ws_url(port, repair_room["members"][i]["token"])])
                      for i, port in enumerate(topology.ws_ports)]
@@ -112,7 +111,7 @@ async def load(topology, rooms: list[dict]) -> dict:
                 await asyncio.sleep(2.0)
                 run["figures"] = await talk.finish(time.monotonic())
             await asyncio.to_thread(http.stop)
-            run["push_requests"] = len(push.received)
+            run["push_requests"] = len(push.requests)
         finally:
             await harness_member.stop(repairers, repair_runners)
     run["idle"] = idle

@@ -13,7 +13,8 @@ UNIT_TESTS = sorted((OBSERVABILITY / "prometheus" / "tests").glob("*.yaml"))
 OPERATIONS = ROOT / "docs" / "operations.md"
 # Every label an aggregate may keep; each has a small fixed set of values (docs/operations.md).
 BOUNDED_LABELS = {"namespace", "pod", "le", "code", "operation", "what", "reason", "kind", "route", "method",
-                  "status", "error", "dependency", "queue", "task", "state", "result", "pool"}
+                  "status", "error", "dependency", "queue", "task", "state", "result", "pool",
+                  "generation"}  # the garbage collector's: 0, 1, 2
 
 
 def _alerts() -> list[dict]:
