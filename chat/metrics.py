@@ -50,6 +50,13 @@ FANOUT_RESYNC_SIGNALS = Counter(
     "chat_fanout_resync_signals_total", "resync frames sent to sockets (repair impossible)", ["reason"])
 FANOUT_SUBSCRIPTION_RECONNECTS = Counter(
     "chat_fanout_subscription_reconnects_total", "Pub/sub connection re-established (after an error or a missed probe)")
+SEND_STATEMENT_SECONDS = Histogram(
+    "chat_db_send_seconds", "A ws process's send on its asyncio PostgreSQL pool: waiting for a "
+    "connection (pool_wait) and the one statement with its commit (statement)", ["what"], buckets=_LATENCY)
+CONFIRMATIONS_HELD = Counter(
+    "chat_ws_confirmations_held_total",
+    "Own message_confirmed frames held until the room's messages before them were written "
+    "(in_order) or until the bound ran out (timed_out: the client syncs)", ["result"])
 FANOUT_PROBE_MISSES = Counter("chat_fanout_probe_misses_total", "Subscription liveness probes that did not come back")
 FANOUT_LAG_SECONDS = Histogram(
     "chat_fanout_lag_seconds", "Commit -> this process starts the local fan-out of a publication", buckets=_LATENCY)

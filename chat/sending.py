@@ -6,6 +6,7 @@ take consecutive seqs; if the INSERT hits UNIQUE(room, sender, temp_id) the whol
 fails, the seq increment is rolled back with it, and no gap is left. The sender's own watermarks move to the new message
 (you have read what you wrote, and everything before it).
 """
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,7 +14,7 @@ import psycopg
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from chat import async_db
+from chat import async_db, metrics
 from chat.counters import ADVANCE_FOR_MEMBER
 
 _PG_SEND = f"""
@@ -100,10 +101,16 @@ async def insert_message_async(*, room_id: int, sender_id: int, temp_id: str, me
     prepared once per connection). None as insert_message; async_db.Unavailable when the pool
     could not run it (the outcome is then unknown: the caller retries the same temp_id)."""
     params = _params(room_id, sender_id, temp_id, message_type, content)
+    asked = time.perf_counter()
     async with async_db.connection() as conn:
+        # Timed in two parts, so a slow send tells a busy pool from a slow PostgreSQL.
+        got = time.perf_counter()
+        metrics.SEND_STATEMENT_SECONDS.labels("pool_wait").observe(got - asked)
         try:
             cursor = await conn.execute(_PG_SEND, params, prepare=True)
+            row = await cursor.fetchone()
         except psycopg.errors.UniqueViolation:
             return None
-        row = await cursor.fetchone()
+        finally:
+            metrics.SEND_STATEMENT_SECONDS.labels("statement").observe(time.perf_counter() - got)
     return InsertedMessage(*row) if row else None

@@ -56,14 +56,16 @@ class Scrape:
                 out[dict(ls).get(label, "")] += v
         return dict(out)
 
-    def histogram(self, name: str) -> dict:
+    def histogram(self, name: str, **labels: str) -> dict:
         """count, mean and p50/p95/p99 estimated from the buckets (as Prometheus'
-        histogram_quantile does: linear inside the bucket), in milliseconds."""
+        histogram_quantile does: linear inside the bucket), in milliseconds; the series whose
+        labels include `labels`, summed."""
+        wanted = set(labels.items())
         buckets: dict[float, float] = defaultdict(float)
         for (n, ls), v in self.samples.items():
-            if n == f"{name}_bucket":
+            if n == f"{name}_bucket" and wanted <= ls:
                 buckets[float(dict(ls)["le"])] += v
-        count, total = self.value(f"{name}_count"), self.value(f"{name}_sum")
+        count, total = self.value(f"{name}_count", **labels), self.value(f"{name}_sum", **labels)
         out = {"count": int(count), "mean_ms": round(total / count * 1000, 2) if count else None}
         for q in (0.5, 0.95, 0.99):
             est = _quantile(sorted(buckets.items()), q * count) if count else None

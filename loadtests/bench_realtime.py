@@ -174,7 +174,22 @@ def server_deltas(delta: Scrape) -> dict:
             "fanout_deliveries": delta.value("chat_fanout_deliveries_total"),
             "subscription_reconnects": delta.value("chat_fanout_subscription_reconnects_total"),
             "chat_message_send_seconds": delta.histogram("chat_message_send_seconds"),
-            "chat_message_fanout_seconds": delta.histogram("chat_message_fanout_seconds")}
+            "chat_message_fanout_seconds": delta.histogram("chat_message_fanout_seconds"),
+            "send_pool_wait": delta.histogram("chat_db_send_seconds", what="pool_wait"),
+            "send_statement": delta.histogram("chat_db_send_seconds", what="statement"),
+            "confirmations_held": delta.by_label("chat_ws_confirmations_held_total", "result"),
+            "gc_pauses": gc_pauses(delta)}
+
+
+def gc_pauses(delta: Scrape) -> dict:
+    """Collections per generation, and those that held the process over 100 ms: a stall on the
+    server's own clock that the latency tail can be checked against."""
+    out = {}
+    for generation in ("0", "1", "2"):
+        count = delta.value("chat_gc_pause_seconds_count", generation=generation)
+        under = delta.value("chat_gc_pause_seconds_bucket", generation=generation, le="0.1")
+        out[generation] = {"collections": int(count), "over_100ms": int(count - under)}
+    return out
 
 
 async def _everyone_has_everything(members, since: float, patience: float = 30.0) -> float | None:

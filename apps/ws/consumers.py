@@ -82,6 +82,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.receipts = ReceiptCoalescer(settings.CHAT_RECEIPT_COALESCE_SECONDS, self._flush_receipt)
         self.typing_sent: dict[int, float] = {}
         self.sent_seq: dict[int, int] = {}  # room -> newest message seq written to this socket
+        self.feed_waiters: dict[int, list] = {}  # room -> [(seq, future)]: own confirmations held for it
         self.own_temp_ids: collections.OrderedDict = collections.OrderedDict()
         if not self.user or not self.user.is_authenticated or not self.scope.get("auth_via"):
             return await self.close_with(NOT_AUTHENTICATED)
@@ -258,8 +259,33 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except Exception:  # noqa: BLE001
             log.exception("send failed")
             return await self._send_outcome_unknown(room_id, temp_id)
+        await self._after_the_messages_before(room_id, result.message["seq"])
         await self.send_frame(frames.message_confirmed(temp_id, result.message))
         metrics.MESSAGE_SEND_SECONDS.observe(time.perf_counter() - started)
+
+    async def _after_the_messages_before(self, room_id: int, seq: int) -> None:
+        """The sender's confirmation goes out after the room's messages before it. It is written
+        straight after the commit, while another member's message just before it comes through
+        Redis (or, after an outage, through the hub's repair): ahead of it, the client sees a seq
+        past its next and syncs for a message that was on its way. Waits at most
+        CHAT_CONFIRM_ORDER_WAIT_SECONDS; past that the confirmation goes anyway (the client's gap
+        sync is the backstop) and the socket's feed is not moved, so the late ones still come."""
+        if self.sent_seq.get(room_id, 0) < seq - 1:
+            arrived = asyncio.get_running_loop().create_future()
+            waiting = self.feed_waiters.setdefault(room_id, [])
+            waiting.append((seq - 1, arrived))
+            try:
+                await asyncio.wait_for(arrived, settings.CHAT_CONFIRM_ORDER_WAIT_SECONDS)
+                metrics.CONFIRMATIONS_HELD.labels("in_order").inc()
+            except TimeoutError:
+                metrics.CONFIRMATIONS_HELD.labels("timed_out").inc()
+                return
+            finally:
+                if (seq - 1, arrived) in waiting:
+                    waiting.remove((seq - 1, arrived))
+        # Its own message is not published to this socket: the feed moves past it here.
+        if self.sent_seq.get(room_id, 0) == seq - 1:
+            self._feed_moved(room_id, seq)
 
     async def _send_outcome_unknown(self, room_id: int, temp_id: str):
         """The database failed mid-send: whether the commit landed is unknown. Look it up by
@@ -358,7 +384,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if d.seq is not None:
             if d.seq <= self.sent_seq.get(d.room, 0):
                 return  # this socket has it already (it joined with it, or caught up)
-            self.sent_seq[d.room] = d.seq
+            self._feed_moved(d.room, d.seq)
             if d.temp_id is not None and d.sender == self.user.id and d.temp_id in self.own_temp_ids:
                 return  # a repaired message sent from this very socket: it had message_confirmed
         elif d.kind in ("room_added", "room_removed"):
@@ -367,6 +393,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             metrics.WS_FRAMES_DROPPED.labels("typing").inc()
             return
         self._write(d)
+
+    def _feed_moved(self, room_id: int, seq: int) -> None:
+        self.sent_seq[room_id] = seq
+        waiting = self.feed_waiters.get(room_id) if self.feed_waiters else None
+        if waiting:
+            for reached, arrived in waiting:
+                if seq >= reached and not arrived.done():
+                    arrived.set_result(None)
 
     def _write(self, d) -> None:
         if d.trace:

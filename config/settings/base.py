@@ -202,6 +202,9 @@ CHAT_FANOUT_CHECK_GRACE_SECONDS = env_float("CHAT_FANOUT_CHECK_GRACE_SECONDS", 0
 # A publication that skips a change waits this long for the missing one (publications from two
 # processes into one room can cross in Redis) before the gap is repaired from PostgreSQL.
 CHAT_FANOUT_REORDER_GRACE_SECONDS = env_float("CHAT_FANOUT_REORDER_GRACE_SECONDS", 0.05)
+# A sender's message_confirmed waits up to this long for the room's messages before it to be
+# written to its socket (another member's message in flight, a repair after an outage).
+CHAT_CONFIRM_ORDER_WAIT_SECONDS = env_float("CHAT_CONFIRM_ORDER_WAIT_SECONDS", 5.0)
 CHAT_FANOUT_PROBE_SECONDS = env_float("CHAT_FANOUT_PROBE_SECONDS", 3.0)
 CHAT_FANOUT_PROBE_TIMEOUT_SECONDS = env_float("CHAT_FANOUT_PROBE_TIMEOUT_SECONDS", 2.0)
 # A socket that does not read: past the soft bound of bytes waiting in its send buffer typing

@@ -2,6 +2,8 @@
 newer, and tells the sockets to sync when it cannot (apps/ws/hub.py). A room change with no
 publication is made with `import_messages`, which stores messages without publishing them:
 to a subscriber it is exactly a dropped publication."""
+import json
+
 import pytest
 from prometheus_client import REGISTRY
 
@@ -35,6 +37,27 @@ async def test_a_missed_change_is_delivered_from_postgresql_before_the_next_mess
     assert (await alice.expect("message_new"))["message"]["seq"] == 1
     await alice.expect("message_confirmed")
     assert [f for f in await alice.take_all("message_new")] == []
+
+
+async def test_the_senders_confirmation_goes_out_after_the_messages_before_it(ws, world):
+    """Another member's message just before the sender's is on its way (here: repaired from
+    PostgreSQL); the sender's message_confirmed waits for it, so the client never sees a seq past
+    its next and syncs for nothing."""
+    alice = await ws(f"/ws/chat/{world.room_id}/", token=world.alice_token)
+    held_before = REGISTRY.get_sample_value("chat_ws_confirmations_held_total", {"result": "in_order"}) or 0.0
+    await orm(actions.import_messages, world.room_id, [(world.bob.id, "bob's, never published")])
+    await alice.send(type="message_send", content="alice's", temp_id=temp_id())
+
+    confirmed = await alice.expect("message_confirmed")
+    assert confirmed["message"]["seq"] == 2
+    order = [(f["type"], f["message"]["seq"]) for f in map(json.loads, alice.raw)
+             if f["type"] in ("message_new", "message_confirmed")]
+    assert order == [("message_new", 1), ("message_confirmed", 2)]
+    assert REGISTRY.get_sample_value("chat_ws_confirmations_held_total", {"result": "in_order"}) == held_before + 1
+    # the next send has nothing to wait for: its own message moved the socket's feed
+    await alice.send(type="message_send", content="again", temp_id=temp_id())
+    assert (await alice.expect("message_confirmed"))["message"]["seq"] == 3
+    assert REGISTRY.get_sample_value("chat_ws_confirmations_held_total", {"result": "in_order"}) == held_before + 1
 
 
 async def test_a_missed_edit_is_repaired_as_an_update(ws, world):
