@@ -56,7 +56,8 @@ SEND_STATEMENT_SECONDS = Histogram(
 CONFIRMATIONS_HELD = Counter(
     "chat_ws_confirmations_held_total",
     "Own message_confirmed frames held until the room's messages before them were written "
-    "(in_order) or until the bound ran out (timed_out: the client syncs)", ["result"])
+    "(in_order), until the room's sockets were told to resync (resync), or until the bound ran out "
+    "(timed_out: the client syncs)", ["result"])
 FANOUT_PROBE_MISSES = Counter("chat_fanout_probe_misses_total", "Subscription liveness probes that did not come back")
 FANOUT_LAG_SECONDS = Histogram(
     "chat_fanout_lag_seconds", "Commit -> this process starts the local fan-out of a publication", buckets=_LATENCY)

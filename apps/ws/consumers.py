@@ -276,6 +276,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             waiting.append((seq - 1, arrived))
             try:
                 await asyncio.wait_for(arrived, settings.CHAT_CONFIRM_ORDER_WAIT_SECONDS)
+                if self.sent_seq.get(room_id, 0) < seq - 1:  # released by a resync signal
+                    metrics.CONFIRMATIONS_HELD.labels("resync").inc()
+                    return
                 metrics.CONFIRMATIONS_HELD.labels("in_order").inc()
             except TimeoutError:
                 metrics.CONFIRMATIONS_HELD.labels("timed_out").inc()
@@ -419,6 +422,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """The hub could not deliver everything live: the client syncs that room itself."""
         if not self.closed:
             self._spawn(self.send_frame(frames.resync(room_id, reason)))
+            # The messages a held confirmation waits for will not come live: it goes now.
+            for _, arrived in self.feed_waiters.get(room_id, ()):
+                if not arrived.done():
+                    arrived.set_result(None)
 
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)

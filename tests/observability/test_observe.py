@@ -57,7 +57,9 @@ RUN_ENV = {
     "CHAT_PRESENCE_TTL_SECONDS": "4",
     "CHAT_PRESENCE_HEARTBEAT_SECONDS": "1",
     # the outage's gap in the chatting room is more than this: it gets resync signals
-    "CHAT_FANOUT_REPAIR_LIMIT": "8",
+    # (a sender's confirmation waits for the messages before it, so each talker sends about
+    # one message while Redis is away: 8 talkers, a limit of 4)
+    "CHAT_FANOUT_REPAIR_LIMIT": "4",
     # a socket that does not read crosses the soft limit (typing dropped) well before the hard one
     "CHAT_WS_SEND_BUFFER_SOFT": "16384",
     "CHAT_WS_SEND_BUFFER_HARD": "524288",
