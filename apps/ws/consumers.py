@@ -82,7 +82,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.receipts = ReceiptCoalescer(settings.CHAT_RECEIPT_COALESCE_SECONDS, self._flush_receipt)
         self.typing_sent: dict[int, float] = {}
         self.sent_seq: dict[int, int] = {}  # room -> newest message seq written to this socket
-        self.feed_waiters: dict[int, list] = {}  # room -> [(seq, future)]: own confirmations held for it
+        self.held_confirms: dict[int, dict] = {}  # room -> {seq: (frame, future)}: own confirmations held
         self.own_temp_ids: collections.OrderedDict = collections.OrderedDict()
         if not self.user or not self.user.is_authenticated or not self.scope.get("auth_via"):
             return await self.close_with(NOT_AUTHENTICATED)
@@ -252,43 +252,56 @@ class ChatConsumer(AsyncWebsocketConsumer):
                   "message_type": frame.get("message_type", "text"), "origin": self.socket_id}
         try:
             # On the loop when it can (PostgreSQL); a retried temp_id or a refusal goes the thread way.
-            result = (await actions.send_message_async(self.user, **fields)
-                      or await db.call(actions.send_message, self.user, **fields))
+            held = []  # the stored message's confirmation, written or held before it is published
+            result = (await actions.send_message_async(
+                self.user, **fields, on_stored=lambda message: held.append(self._confirm_or_hold(room_id, temp_id, message)))
+                or await db.call(actions.send_message, self.user, **fields))
         except ChatError as exc:
             return await self.send_frame(frames.message_failed(temp_id=temp_id, error=exc.message, code=exc.code))
         except Exception:  # noqa: BLE001
             log.exception("send failed")
             return await self._send_outcome_unknown(room_id, temp_id)
-        await self._after_the_messages_before(room_id, result.message["seq"])
-        await self.send_frame(frames.message_confirmed(temp_id, result.message))
+        if not held:  # the thread path: stored and published there
+            held.append(self._confirm_or_hold(room_id, temp_id, result.message))
+        if held[0] is not None:
+            await self._confirmation_written(room_id, *held[0])
         metrics.MESSAGE_SEND_SECONDS.observe(time.perf_counter() - started)
 
-    async def _after_the_messages_before(self, room_id: int, seq: int) -> None:
-        """The sender's confirmation goes out after the room's messages before it. It is written
-        straight after the commit, while another member's message just before it comes through
-        Redis (or, after an outage, through the hub's repair): ahead of it, the client sees a seq
-        past its next and syncs for a message that was on its way. Waits at most
-        CHAT_CONFIRM_ORDER_WAIT_SECONDS; past that the confirmation goes anyway (the client's gap
-        sync is the backstop) and the socket's feed is not moved, so the late ones still come."""
-        if self.sent_seq.get(room_id, 0) < seq - 1:
-            arrived = asyncio.get_running_loop().create_future()
-            waiting = self.feed_waiters.setdefault(room_id, [])
-            waiting.append((seq - 1, arrived))
-            try:
-                await asyncio.wait_for(arrived, settings.CHAT_CONFIRM_ORDER_WAIT_SECONDS)
-                if self.sent_seq.get(room_id, 0) < seq - 1:  # released by a resync signal
-                    metrics.CONFIRMATIONS_HELD.labels("resync").inc()
-                    return
-                metrics.CONFIRMATIONS_HELD.labels("in_order").inc()
-            except TimeoutError:
-                metrics.CONFIRMATIONS_HELD.labels("timed_out").inc()
-                return
-            finally:
-                if (seq - 1, arrived) in waiting:
-                    waiting.remove((seq - 1, arrived))
-        # Its own message is not published to this socket: the feed moves past it here.
-        if self.sent_seq.get(room_id, 0) == seq - 1:
-            self._feed_moved(room_id, seq)
+    def _confirm_or_hold(self, room_id: int, temp_id: str, message: dict) -> tuple | None:
+        """message_confirmed, written after the room's messages before it. The confirmation comes
+        straight from the send, while another member's message just before it comes through
+        Redis (or, after an outage, through the hub's repair): ahead of it, the client would see a
+        seq past its next and sync for a message that was on its way. Called as soon as the
+        message is stored (before it is published, with no await in between, so no later
+        delivery can slip ahead): written now when the socket has everything before it, else
+        held (returns (seq, frame, future)) and written by the delivery that completes the run
+        (`_flush_held`, synchronously, before anything newer), by a `resync` signal, or after
+        CHAT_CONFIRM_ORDER_WAIT_SECONDS (the client's gap sync is then the backstop)."""
+        frame = events.encode(frames.message_confirmed(temp_id, message))
+        seq = message["seq"]
+        if self.sent_seq.get(room_id, 0) >= seq - 1:
+            self._write_own(frame)
+            self._feed_moved(room_id, seq)  # its own message is not published to this socket
+            return None
+        written = asyncio.get_running_loop().create_future()
+        self.held_confirms.setdefault(room_id, {})[seq] = (frame, written)
+        return seq, frame, written
+
+    async def _confirmation_written(self, room_id: int, seq: int, frame: bytes, written) -> None:
+        try:
+            how = await asyncio.wait_for(asyncio.shield(written), settings.CHAT_CONFIRM_ORDER_WAIT_SECONDS)
+        except TimeoutError:
+            held = self.held_confirms.get(room_id, {})
+            if held.pop(seq, None) is not None:
+                self._write_own(frame)  # out of order: the client syncs
+            if not held:
+                self.held_confirms.pop(room_id, None)
+            how = "timed_out"
+        metrics.CONFIRMATIONS_HELD.labels(how).inc()
+
+    def _write_own(self, frame: bytes) -> None:
+        if not self.closed:
+            self.outlet.write_own(frame)
 
     async def _send_outcome_unknown(self, room_id: int, temp_id: str):
         """The database failed mid-send: whether the commit landed is unknown. Look it up by
@@ -387,9 +400,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if d.seq is not None:
             if d.seq <= self.sent_seq.get(d.room, 0):
                 return  # this socket has it already (it joined with it, or caught up)
-            self._feed_moved(d.room, d.seq)
+            self.sent_seq[d.room] = d.seq
             if d.temp_id is not None and d.sender == self.user.id and d.temp_id in self.own_temp_ids:
-                return  # a repaired message sent from this very socket: it had message_confirmed
+                # a repaired message sent from this very socket: its message_confirmed stands for it
+                return self._flush_held(d.room)
+            if self.held_confirms:
+                self._write(d)
+                return self._flush_held(d.room)
         elif d.kind in ("room_added", "room_removed"):
             return self._spawn(self._room_added(d) if d.kind == "room_added" else self._room_removed(d))
         elif d.kind == "typing" and time.time() - d.ts > STALE_TYPING_SECONDS:
@@ -398,12 +415,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._write(d)
 
     def _feed_moved(self, room_id: int, seq: int) -> None:
-        self.sent_seq[room_id] = seq
-        waiting = self.feed_waiters.get(room_id) if self.feed_waiters else None
-        if waiting:
-            for reached, arrived in waiting:
-                if seq >= reached and not arrived.done():
-                    arrived.set_result(None)
+        if seq > self.sent_seq.get(room_id, 0):
+            self.sent_seq[room_id] = seq
+        self._flush_held(room_id)
+
+    def _flush_held(self, room_id: int) -> None:
+        """Write the held confirmations the socket's feed has now reached, in seq order, each
+        moving the feed past its own message."""
+        held = self.held_confirms.get(room_id)
+        while held and min(held) <= self.sent_seq.get(room_id, 0) + 1:
+            seq = min(held)
+            frame, written = held.pop(seq)
+            self._write_own(frame)
+            self.sent_seq[room_id] = max(seq, self.sent_seq.get(room_id, 0))
+            if not written.done():
+                written.set_result("in_order")
+        if held is not None and not held:
+            del self.held_confirms[room_id]
 
     def _write(self, d) -> None:
         if d.trace:
@@ -423,9 +451,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not self.closed:
             self._spawn(self.send_frame(frames.resync(room_id, reason)))
             # The messages a held confirmation waits for will not come live: it goes now.
-            for _, arrived in self.feed_waiters.get(room_id, ()):
-                if not arrived.done():
-                    arrived.set_result(None)
+            self._flush_resync(room_id)
+
+    def _flush_resync(self, room_id: int) -> None:
+        held = self.held_confirms.pop(room_id, None)
+        while held:
+            frame, written = held.pop(min(held))
+            self._write_own(frame)  # the feed is not moved: the messages before it may still come
+            if not written.done():
+                written.set_result("resync")
 
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -38,6 +38,10 @@ class DaphneOutlet:
     async def send_own(self, frame: bytes) -> None:
         """A frame for this socket alone (an answer to its own frame): written the same way,
         in order with the deliveries, never dropped."""
+        self.write_own(frame)
+
+    def write_own(self, frame: bytes) -> None:
+        """send_own without an await: in order with whatever the caller writes next."""
         if daphne_compat.is_open(self.protocol):
             daphne_compat.write(self.protocol, daphne_compat.prepare(frame).payloadHybi)
 
@@ -54,6 +58,10 @@ class AsgiOutlet:
 
     async def send_own(self, frame: bytes) -> None:
         await self.consumer.send(text_data=frame.decode())
+
+    def write_own(self, frame: bytes) -> None:
+        # a task, as for deliveries: tasks run in the order they are made
+        asyncio.get_running_loop().create_task(self.consumer.send(text_data=frame.decode()))
 
 
 def outlet_for(consumer):

@@ -1,5 +1,6 @@
 """Messages: send (exactly once per temp_id), edit, delete, reactions."""
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -40,13 +41,15 @@ def send_message(sender, *, room_id: int, content: object, temp_id: object = Non
 
 
 async def send_message_async(sender, *, room_id: int, content: object, temp_id: object = None,
-                             message_type: object = "text", origin: str | None = None) -> SendResult | None:
+                             message_type: object = "text", origin: str | None = None,
+                             on_stored: Callable[[MessagePayload], None] | None = None) -> SendResult | None:
     """send_message from an event loop (the ws process), without a trip to a thread: the same
     statement on chat.async_db's pool, committed, then published from the loop. None when it
     stored nothing (a retried temp_id, a room the sender is not in), when the pool could not
     run it, or where PostgreSQL is not the database: the caller then runs send_message with the
     same temp_id, which tells those apart (stored once, the original, or NotFound) exactly as
-    for any other send."""
+    for any other send. `on_stored` gets the message once it is committed and before it is
+    published (the ws edge answers its sender there, ahead of every other delivery)."""
     if not async_db.available():
         return None
     draft = _draft(content, temp_id, message_type)
@@ -58,6 +61,8 @@ async def send_message_async(sender, *, room_id: int, content: object, temp_id: 
     if row is None:
         return None
     message = _stored(sender, room_id, draft, row)
+    if on_stored is not None:  # the sender's answer, before anyone else can see the message
+        on_stored(message)
     await events.publish_committed(room_id, frames.message_new(message), seq=row.seq, change=row.change_seq,
                                    exclude=origin)
     notifications.message_committed(row.id)

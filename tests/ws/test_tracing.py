@@ -15,6 +15,8 @@ async def test_send_and_delivery_share_one_trace(world, ws, span_exporter):
     await alice.send(type="message_send", content="traced", temp_id="trace-1")
     await alice.expect("message_confirmed", temp_id="trace-1")
     await bob.expect("message_new")
+    await until(lambda: any(s.attributes.get("chat.temp_id") == "trace-1" for s in spans.get_finished_spans()),
+                "the send's span ended")
 
     (send,) = [s for s in spans.get_finished_spans() if s.attributes.get("chat.temp_id") == "trace-1"]
     by_name = {}
@@ -96,5 +98,10 @@ async def test_a_bad_traceparent_is_ignored(world, ws, span_exporter, bad):
     span_exporter.clear()
     await alice.send(type="message_send", content="traced or not", temp_id="trace-bad", traceparent=bad)
     await alice.expect("message_confirmed", temp_id="trace-bad")
-    (send,) = [s for s in span_exporter.get_finished_spans() if s.name == "ws message_send"]
+
+    def sends():  # the sender's answer is written before the publish: the span ends after it
+        return [s for s in span_exporter.get_finished_spans() if s.name == "ws message_send"]
+
+    await until(sends, "the send's span ended")
+    (send,) = sends()
     assert send.parent is None, "a trace of its own, not an error"
