@@ -37,6 +37,11 @@ PUSH_ENQUEUE_ERRORS = Counter(
 GC_PAUSE_SECONDS = Histogram(
     "chat_gc_pause_seconds", "Garbage collection pauses of a ws process, by generation", ["generation"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1))
+WS_LOOP_LAG = Histogram(
+    "chat_ws_loop_lag_seconds", "How late a ws process's event loop ran a timer due every 50 ms",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+WS_LOOP_STALLS = Counter(
+    "chat_ws_loop_stalls_total", "Times a ws process's event loop ran nothing for CHAT_WS_LOOP_STALL_SECONDS (each logged with its stack)")
 # --- fan-out (apps/ws/hub.py), per ws process ---------------------------------------------
 FANOUT_DELIVERIES = Counter("chat_fanout_deliveries_total", "Frames written to sockets by the local fan-out", ["kind"])
 FANOUT_PUBLICATIONS = Counter(

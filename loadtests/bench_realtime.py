@@ -178,7 +178,9 @@ def server_deltas(delta: Scrape) -> dict:
             "send_pool_wait": delta.histogram("chat_db_send_seconds", what="pool_wait"),
             "send_statement": delta.histogram("chat_db_send_seconds", what="statement"),
             "confirmations_held": delta.by_label("chat_ws_confirmations_held_total", "result"),
-            "gc_pauses": gc_pauses(delta)}
+            "gc_pauses": gc_pauses(delta),
+            "loop_lag": delta.histogram("chat_ws_loop_lag_seconds"),
+            "loop_stalls": delta.value("chat_ws_loop_stalls_total")}
 
 
 def gc_pauses(delta: Scrape) -> dict:

@@ -6,6 +6,8 @@
   which live as long as the process) out of the collector's sight, so a full collection walks
   only what serving allocated. Pauses are measured (`chat_gc_pause_seconds`), so a stall can be
   told apart from the network.
+- The loop is watched (apps/ws/loop_watch.py): its lag is measured, and a stall is logged
+  with the stack that held it.
 - The database pool: each thread of the pool that runs domain calls (apps/ws/db.py) opens its
   PostgreSQL connection on its first call. Opened here instead, in the background, the first
   sends after a start or a deploy do not pay for connecting.
@@ -19,7 +21,7 @@ import time
 from django.conf import settings
 from django.db import connection
 
-from apps.ws import db
+from apps.ws import db, loop_watch
 from chat import metrics
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,7 @@ def start() -> None:
     _started = True
     gc.freeze()
     gc.callbacks.append(_time_collection)
+    loop_watch.start()
     task = asyncio.get_running_loop().create_task(_warm_pool(), name="db-pool-warm-up")
     task.add_done_callback(lambda t: t.cancelled() or t.exception() is None
                            or log.warning("database pool warm-up failed", exc_info=t.exception()))

@@ -101,13 +101,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database that does not answer fails a request in seconds (503, apps/api/errors.py), not
     # after the driver's default wait.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
+# Threads (each with its PostgreSQL connection) that run a ws process's other domain calls: the
+# token and rooms of each connect, receipts, edits (apps/ws/db.py).
+CHAT_WS_DB_THREADS = env_int("CHAT_WS_DB_THREADS", 6)
+# A ws process's event loop that runs nothing for this long is logged with the stack that held
+# it (apps/ws/loop_watch.py; 0: lag measured, stalls not watched).
+CHAT_WS_LOOP_STALL_SECONDS = env_float("CHAT_WS_LOOP_STALL_SECONDS", 0.1)
 # The ws process writes sends on an asyncio pool of its own (chat/async_db.py; 0 turns it off:
 # sends then go through the thread pool like every other call). A send waits at most
 # CHAT_ASYNC_DB_WAIT_SECONDS for a pooled connection; when the pool cannot serve, sends take the
 # thread path for CHAT_ASYNC_DB_BACKOFF_SECONDS while it reconnects.
-# Threads (each with its PostgreSQL connection) that run a ws process's other domain calls: the
-# token and rooms of each connect, receipts, edits (apps/ws/db.py).
-CHAT_WS_DB_THREADS = env_int("CHAT_WS_DB_THREADS", 6)
 CHAT_ASYNC_DB_POOL_SIZE = env_int("CHAT_ASYNC_DB_POOL_SIZE", 4)
 CHAT_ASYNC_DB_WAIT_SECONDS = env_float("CHAT_ASYNC_DB_WAIT_SECONDS", 0.5)
 CHAT_ASYNC_DB_BACKOFF_SECONDS = env_float("CHAT_ASYNC_DB_BACKOFF_SECONDS", 5.0)

@@ -106,6 +106,9 @@ def send_deliver() -> dashboard.Dashboard:
             graph("Send p99 by pod", "s", quantiles("chat_message_send_seconds", SEL, "pod", (0.99,))),
             graph("Publish -> local fan-out p99 by pod", "s", quantiles("chat_fanout_lag_seconds", SEL, "pod", (0.99,)),
                   "Redis delivery to the ws process, before its own fan-out."),
+            graph("Event loop lag p99 by pod", "s", quantiles("chat_ws_loop_lag_seconds", SEL, "pod", (0.99,)),
+                  "How late each ws process's loop runs: every send and delivery of the pod waits by as much. "
+                  "A stall of 100 ms is logged with the stack that held it (apps.ws.loop_watch)."),
         ]),
         ("Throughput and repairs", [
             graph("Sends per second by pod", "reqps", [rate_by("chat_message_send_seconds_count", "pod")]),
