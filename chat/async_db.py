@@ -7,10 +7,17 @@ while it waits on PostgreSQL, and Django's cursor layer; at a few hundred sends 
 about a third of the send's CPU (docs/benchmarks.md). Everything else keeps Django's connections.
 Statements here run in autocommit and are prepared once per connection.
 
-When the pool cannot serve (PostgreSQL restarting, a broken connection, every connection busy
-for longer than CHAT_ASYNC_DB_WAIT_SECONDS) the caller takes the thread path instead, which
-reconnects on demand, and the pool is left alone for CHAT_ASYNC_DB_BACKOFF_SECONDS while it
-reconnects in the background: an outage costs no send more than the thread path would.
+When the pool cannot serve (PostgreSQL restarting, a broken connection, no connection within
+CHAT_ASYNC_DB_WAIT_SECONDS) the caller takes the thread path instead, which reconnects on
+demand, and the pool is left alone for CHAT_ASYNC_DB_BACKOFF_SECONDS while it reconnects in the
+background: an outage costs no send more than the thread path would.
+
+A pool whose every connection is at work on a statement is not failing, it is busy: PostgreSQL
+is slow for a moment (a commit's flush on a shared disk, a descheduled backend). A send then
+keeps its place in the pool's queue for up to CHAT_ASYNC_DB_BUSY_WAIT_SECONDS more. Sending the
+queue to the thread path instead turned a 1 s stall into a collapse: the thread path costs the
+process more CPU per send, every send of the next 5 s took it, and the backlog outgrew the
+process (the noisy bench run of 2026-12-07 13:56, send p99 6.5 s; docs/benchmarks.md).
 """
 import asyncio
 import contextlib
@@ -24,11 +31,12 @@ from django.conf import settings
 from django.db import connections
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from chat import telemetry
+from chat import metrics, telemetry
 
 log = logging.getLogger(__name__)
 
 _pools: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncConnectionPool]" = weakref.WeakKeyDictionary()
+_at_work: "weakref.WeakKeyDictionary[AsyncConnectionPool, int]" = weakref.WeakKeyDictionary()  # checked out now
 _resting_until = 0.0
 APPLICATION_NAME = "chat-async-send"  # how this pool's sessions show in pg_stat_activity
 
@@ -47,9 +55,14 @@ def available() -> bool:
 async def connection() -> AsyncIterator[psycopg.AsyncConnection]:
     """A pooled connection; Unavailable when the pool cannot serve (then it rests a while)."""
     global _resting_until
+    found = await pool()
     try:
-        async with (await pool()).connection() as conn:
+        conn = await _checkout(found)
+        try:
             yield conn
+        finally:
+            _at_work[found] -= 1
+            await found.putconn(conn)  # a broken one is discarded and replaced
     except (PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError) as exc:
         telemetry.DB_ERRORS.labels("InterfaceError" if isinstance(exc, psycopg.InterfaceError)
                                    else "OperationalError").inc()
@@ -57,6 +70,19 @@ async def connection() -> AsyncIterator[psycopg.AsyncConnection]:
         log.warning("async database pool unavailable (%s); sends take the thread path for %.0f s",
                     type(exc).__name__, settings.CHAT_ASYNC_DB_BACKOFF_SECONDS)
         raise Unavailable(str(exc)) from exc
+
+
+async def _checkout(found: AsyncConnectionPool) -> psycopg.AsyncConnection:
+    """A connection of the pool; a pool busy to its last connection is waited for longer."""
+    try:
+        conn = await found.getconn(settings.CHAT_ASYNC_DB_WAIT_SECONDS)
+    except PoolTimeout:
+        if _at_work[found] < found.max_size:
+            raise  # connections missing, not busy: PostgreSQL is away
+        metrics.SEND_POOL_BUSY.inc()
+        conn = await found.getconn(settings.CHAT_ASYNC_DB_BUSY_WAIT_SECONDS)
+    _at_work[found] += 1
+    return conn
 
 
 def _connection_kwargs() -> dict:
@@ -79,6 +105,7 @@ async def pool() -> AsyncConnectionPool:
             # A database that does not answer fails a send in seconds (message_failed), as Django's
             # own connect_timeout does; a broken connection is replaced, never handed out twice.
             timeout=settings.CHAT_ASYNC_DB_WAIT_SECONDS, name="chat-async", configure=_opened)
+        _at_work[found] = 0
         await found.open(wait=False)
     return found
 
@@ -88,7 +115,9 @@ async def _opened(conn: psycopg.AsyncConnection) -> None:
 
 
 async def close() -> None:
-    """Close this loop's pool (tests: each test's loop has its own)."""
+    """Close this loop's pool (tests: each test's loop has its own, and starts unrested)."""
+    global _resting_until
+    _resting_until = 0.0
     found = _pools.pop(asyncio.get_running_loop(), None)
     if found is not None:
         await found.close()

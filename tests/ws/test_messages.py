@@ -1,11 +1,12 @@
 """Send (pending -> confirmed, exactly once), fan-out to every other connection, HTTP sends,
 edits / deletes / reactions, typing."""
 import asyncio
+import threading
 
 import pytest
 
 from chat.models import Message
-from tests.ws.client import orm, temp_id
+from tests.ws.client import orm, temp_id, until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -217,3 +218,46 @@ async def test_a_send_whose_pooled_connection_died_is_stored_once_by_the_thread_
     stored = await orm(lambda: list(Message.objects.filter(room_id=world.room_id).order_by("seq")
                                     .values_list("temp_id", "seq")))
     assert stored == [("pool-0", 1), ("pool-1", 2), ("pool-2", 3)]
+
+
+def _hold_the_room_row(room_id: int, held: "threading.Event", release: "threading.Event") -> None:
+    """A transaction that holds the room's row lock, as a slow commit would."""
+    from django.db import connection, transaction
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM chat_room WHERE id = %s FOR UPDATE", [room_id])
+        held.set()
+        release.wait(10)
+    connection.close()
+
+
+async def test_a_send_pool_busy_to_its_last_connection_is_waited_for_not_given_up(ws, world, settings):
+    """Every connection of the send pool at work (PostgreSQL slow for a moment): a send keeps its
+    place in the pool's queue, the pool does not rest, and no send takes the thread path."""
+    from prometheus_client import REGISTRY
+
+    from chat import async_db
+
+    settings.CHAT_ASYNC_DB_POOL_SIZE, settings.CHAT_ASYNC_DB_WAIT_SECONDS = 1, 0.1
+    alice = await ws(f"/ws/chat/{world.room_id}/", token=world.alice_token)
+    bob = await ws(f"/ws/chat/{world.room_id}/", token=world.bob_token)
+    busy_before = REGISTRY.get_sample_value("chat_db_send_pool_busy_total") or 0.0
+    held, release = threading.Event(), threading.Event()
+    holder = asyncio.create_task(orm(_hold_the_room_row, world.room_id, held, release))
+    assert await asyncio.to_thread(held.wait, 10)
+    try:
+        await alice.send(type="message_send", content="first, held by the lock", temp_id="busy-1")
+        await alice.expect("message_pending", temp_id="busy-1")
+        await asyncio.sleep(0.2)  # alice's statement has the pool's one connection, waiting on the lock
+        await bob.send(type="message_send", content="second, queued for the pool", temp_id="busy-2")
+        await bob.expect("message_pending", temp_id="busy-2")
+        await until(lambda: (REGISTRY.get_sample_value("chat_db_send_pool_busy_total") or 0.0) > busy_before,
+                    "bob's send found the pool busy and kept waiting")
+    finally:
+        release.set()
+        await holder
+    first = await alice.expect("message_confirmed", temp_id="busy-1", timeout=10)
+    second = await bob.expect("message_confirmed", temp_id="busy-2", timeout=10)
+    assert (first["message"]["seq"], second["message"]["seq"]) == (1, 2)
+    assert async_db.available(), "the pool was busy, not failing: it does not rest"
