@@ -12,7 +12,7 @@ CHAT_ASYNC_DB_WAIT_SECONDS) the caller takes the thread path instead, which reco
 demand, and the pool is left alone for CHAT_ASYNC_DB_BACKOFF_SECONDS while it reconnects in the
 background: an outage costs no send more than the thread path would.
 
-A pool whose every connection is at work on a statement is not failing, it is busy: PostgreSQL
+A pool whose connections are at work on statements is not failing, it is busy: PostgreSQL
 is slow for a moment (a commit's flush on a shared disk, a descheduled backend). A send then
 keeps its place in the pool's queue for up to CHAT_ASYNC_DB_BUSY_WAIT_SECONDS more. Sending the
 queue to the thread path instead turned a 1 s stall into a collapse: the thread path costs the
@@ -73,12 +73,12 @@ async def connection() -> AsyncIterator[psycopg.AsyncConnection]:
 
 
 async def _checkout(found: AsyncConnectionPool) -> psycopg.AsyncConnection:
-    """A connection of the pool; a pool busy to its last connection is waited for longer."""
+    """A connection of the pool; a pool whose connections are at work is waited for longer."""
     try:
         conn = await found.getconn(settings.CHAT_ASYNC_DB_WAIT_SECONDS)
     except PoolTimeout:
-        if _at_work[found] < found.max_size:
-            raise  # connections missing, not busy: PostgreSQL is away
+        if not _at_work[found]:
+            raise  # no statement under way, and no connection to be had: PostgreSQL is away
         metrics.SEND_POOL_BUSY.inc()
         conn = await found.getconn(settings.CHAT_ASYNC_DB_BUSY_WAIT_SECONDS)
     _at_work[found] += 1
@@ -100,8 +100,11 @@ async def pool() -> AsyncConnectionPool:
     loop = asyncio.get_running_loop()
     found = _pools.get(loop)
     if found is None:
+        # Its full size from the start: a pool that grows one connection at a time met the first
+        # burst of sends with one connection, and each new one costs a PostgreSQL backend's start.
+        size = settings.CHAT_ASYNC_DB_POOL_SIZE
         found = _pools[loop] = AsyncConnectionPool(
-            kwargs=_connection_kwargs(), min_size=1, max_size=settings.CHAT_ASYNC_DB_POOL_SIZE, open=False,
+            kwargs=_connection_kwargs(), min_size=size, max_size=size, open=False,
             # A database that does not answer fails a send in seconds (message_failed), as Django's
             # own connect_timeout does; a broken connection is replaced, never handed out twice.
             timeout=settings.CHAT_ASYNC_DB_WAIT_SECONDS, name="chat-async", configure=_opened)

@@ -59,7 +59,7 @@ SEND_STATEMENT_SECONDS = Histogram(
     "chat_db_send_seconds", "A ws process's send on its asyncio PostgreSQL pool: waiting for a "
     "connection (pool_wait) and the one statement with its commit (statement)", ["what"], buckets=_LATENCY)
 SEND_POOL_BUSY = Counter(
-    "chat_db_send_pool_busy_total", "Sends that found every connection of the ws process's send pool at work "
+    "chat_db_send_pool_busy_total", "Sends that found no free connection of the ws process's send pool, with statements under way, "
     "for CHAT_ASYNC_DB_WAIT_SECONDS and kept waiting (up to CHAT_ASYNC_DB_BUSY_WAIT_SECONDS more)")
 CONFIRMATIONS_HELD = Counter(
     "chat_ws_confirmations_held_total",

@@ -8,9 +8,10 @@
   told apart from the network.
 - The loop is watched (apps/ws/loop_watch.py): its lag is measured, and a stall is logged
   with the stack that held it.
-- The database pool: each thread of the pool that runs domain calls (apps/ws/db.py) opens its
-  PostgreSQL connection on its first call. Opened here instead, in the background, the first
-  sends after a start or a deploy do not pay for connecting.
+- The database pools: each thread of the pool that runs domain calls (apps/ws/db.py) opens its
+  PostgreSQL connection on its first call, and the send pool (chat/async_db.py) on the first
+  send. Opened here instead, in the background, the first sends after a start or a deploy do
+  not pay for connecting.
 """
 import asyncio
 import gc
@@ -22,7 +23,7 @@ from django.conf import settings
 from django.db import connection
 
 from apps.ws import db, loop_watch
-from chat import metrics
+from chat import async_db, metrics
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ def _time_collection(phase: str, info: dict) -> None:
 async def _warm_pool() -> None:
     """One connection per pool thread: every call waits at a barrier until all of them run,
     so each lands on a thread of its own (never more calls than the pool has threads)."""
+    if async_db.available():
+        await async_db.pool()  # the send pool's connections open in the background
     size = settings.CHAT_WS_DB_THREADS
     if size < 2:
         return await db.call(connection.ensure_connection)
