@@ -7,10 +7,11 @@ while it waits on PostgreSQL, and Django's cursor layer; at a few hundred sends 
 about a third of the send's CPU (docs/benchmarks.md). Everything else keeps Django's connections.
 Statements here run in autocommit and are prepared once per connection.
 
-When the pool cannot serve (PostgreSQL restarting, a broken connection, no connection within
-CHAT_ASYNC_DB_WAIT_SECONDS) the caller takes the thread path instead, which reconnects on
-demand, and the pool is left alone for CHAT_ASYNC_DB_BACKOFF_SECONDS while it reconnects in the
-background: an outage costs no send more than the thread path would.
+When the pool cannot serve (PostgreSQL restarting, a broken connection) the caller takes the
+thread path instead, which reconnects on demand, and the pool is left alone for
+CHAT_ASYNC_DB_BACKOFF_SECONDS while it reconnects in the background: an outage costs no send
+more than the thread path would. A send that finds no connection within
+CHAT_ASYNC_DB_WAIT_SECONDS takes the thread path alone; the pool is not rested for it.
 
 A pool whose connections are at work on statements is not failing, it is busy: PostgreSQL
 is slow for a moment (a commit's flush on a shared disk, a descheduled backend). A send then
@@ -63,7 +64,13 @@ async def connection() -> AsyncIterator[psycopg.AsyncConnection]:
         finally:
             _at_work[found] -= 1
             await found.putconn(conn)  # a broken one is discarded and replaced
-    except (PoolTimeout, psycopg.OperationalError, psycopg.InterfaceError) as exc:
+    except PoolTimeout as exc:
+        # No connection in time and none at work: this send takes the thread path, the pool
+        # does not rest. Resting it sent every send of the next seconds down the costlier path
+        # whenever the loop itself had stalled past the wait (docs/benchmarks.md, 14:57).
+        metrics.SEND_POOL_TIMEOUTS.inc()
+        raise Unavailable(str(exc)) from exc
+    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
         telemetry.DB_ERRORS.labels("InterfaceError" if isinstance(exc, psycopg.InterfaceError)
                                    else "OperationalError").inc()
         _resting_until = time.monotonic() + settings.CHAT_ASYNC_DB_BACKOFF_SECONDS

@@ -61,6 +61,9 @@ SEND_STATEMENT_SECONDS = Histogram(
 SEND_POOL_BUSY = Counter(
     "chat_db_send_pool_busy_total", "Sends that found no free connection of the ws process's send pool, with statements under way, "
     "for CHAT_ASYNC_DB_WAIT_SECONDS and kept waiting (up to CHAT_ASYNC_DB_BUSY_WAIT_SECONDS more)")
+SEND_POOL_TIMEOUTS = Counter(
+    "chat_db_send_pool_timeouts_total", "Sends that found no connection of the send pool within "
+    "CHAT_ASYNC_DB_WAIT_SECONDS, none at work, and took the thread path")
 CONFIRMATIONS_HELD = Counter(
     "chat_ws_confirmations_held_total",
     "Own message_confirmed frames held until the room's messages before them were written "

@@ -178,6 +178,7 @@ def server_deltas(delta: Scrape) -> dict:
             "send_pool_wait": delta.histogram("chat_db_send_seconds", what="pool_wait"),
             "send_statement": delta.histogram("chat_db_send_seconds", what="statement"),
             "send_pool_busy": delta.value("chat_db_send_pool_busy_total"),
+            "send_pool_timeouts": delta.value("chat_db_send_pool_timeouts_total"),
             "confirmations_held": delta.by_label("chat_ws_confirmations_held_total", "result"),
             "gc_pauses": gc_pauses(delta),
             "loop_lag": delta.histogram("chat_ws_loop_lag_seconds"),

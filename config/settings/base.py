@@ -109,8 +109,9 @@ CHAT_WS_DB_THREADS = env_int("CHAT_WS_DB_THREADS", 6)
 CHAT_WS_LOOP_STALL_SECONDS = env_float("CHAT_WS_LOOP_STALL_SECONDS", 0.1)
 # The ws process writes sends on an asyncio pool of its own (chat/async_db.py; 0 turns it off:
 # sends then go through the thread pool like every other call). A send waits at most
-# CHAT_ASYNC_DB_WAIT_SECONDS for a pooled connection; when the pool cannot serve, sends take the
-# thread path for CHAT_ASYNC_DB_BACKOFF_SECONDS while it reconnects. A pool with no free connection
+# CHAT_ASYNC_DB_WAIT_SECONDS for a pooled connection (then it alone takes the thread path); when a
+# pooled connection fails, sends take the thread path for CHAT_ASYNC_DB_BACKOFF_SECONDS while the
+# pool reconnects. A pool with no free connection
 # while statements are under way is busy, not failing: the send waits up to
 # CHAT_ASYNC_DB_BUSY_WAIT_SECONDS more. The pool opens all its connections at the first socket.
 CHAT_ASYNC_DB_POOL_SIZE = env_int("CHAT_ASYNC_DB_POOL_SIZE", 4)

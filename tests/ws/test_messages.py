@@ -261,3 +261,29 @@ async def test_a_send_pool_busy_to_its_last_connection_is_waited_for_not_given_u
     second = await bob.expect("message_confirmed", temp_id="busy-2", timeout=10)
     assert (first["message"]["seq"], second["message"]["seq"]) == (1, 2)
     assert async_db.available(), "the pool was busy, not failing: it does not rest"
+
+
+async def test_a_send_that_waited_too_long_for_the_pool_takes_the_thread_path_alone(ws, world, settings):
+    """No connection of the send pool within the wait and none at work on a send (here: held
+    outside the send path): that send is stored through the thread path, and the pool is not
+    rested for it, so the next send uses the pool again."""
+    from prometheus_client import REGISTRY
+
+    from chat import async_db
+
+    settings.CHAT_ASYNC_DB_POOL_SIZE, settings.CHAT_ASYNC_DB_WAIT_SECONDS = 1, 0.1
+    alice = await ws(f"/ws/chat/{world.room_id}/", token=world.alice_token)
+    timeouts = REGISTRY.get_sample_value("chat_db_send_pool_timeouts_total") or 0.0
+    pool = await async_db.pool()
+    taken = await pool.getconn(10)
+    try:
+        await alice.send(type="message_send", content="through the thread path", temp_id="late-1")
+        first = await alice.expect("message_confirmed", temp_id="late-1", timeout=10)
+    finally:
+        await pool.putconn(taken)
+    assert REGISTRY.get_sample_value("chat_db_send_pool_timeouts_total") == timeouts + 1
+    assert async_db.available(), "one late send does not rest the pool"
+    await alice.send(type="message_send", content="through the pool", temp_id="late-2")
+    second = await alice.expect("message_confirmed", temp_id="late-2", timeout=10)
+    assert (first["message"]["seq"], second["message"]["seq"]) == (1, 2)
+    assert REGISTRY.get_sample_value("chat_db_send_pool_timeouts_total") == timeouts + 1
