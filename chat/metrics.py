@@ -56,8 +56,9 @@ FANOUT_RESYNC_SIGNALS = Counter(
 FANOUT_SUBSCRIPTION_RECONNECTS = Counter(
     "chat_fanout_subscription_reconnects_total", "Pub/sub connection re-established (after an error or a missed probe)")
 SEND_STATEMENT_SECONDS = Histogram(
-    "chat_db_send_seconds", "A ws process's send on its asyncio PostgreSQL pool: waiting for a "
-    "connection (pool_wait) and the one statement with its commit (statement)", ["what"], buckets=_LATENCY)
+    "chat_db_send_seconds", "A ws process's send on its asyncio PostgreSQL pool: waiting for the room's "
+    "earlier sends from this process (room_turn), for a connection (pool_wait), and the one statement "
+    "with its commit (statement)", ["what"], buckets=_LATENCY)
 SEND_POOL_BUSY = Counter(
     "chat_db_send_pool_busy_total", "Sends that found no free connection of the ws process's send pool, with statements under way, "
     "for CHAT_ASYNC_DB_WAIT_SECONDS and kept waiting (up to CHAT_ASYNC_DB_BUSY_WAIT_SECONDS more)")

@@ -232,7 +232,7 @@ def _hold_the_room_row(room_id: int, held: "threading.Event", release: "threadin
     connection.close()
 
 
-async def test_a_send_pool_busy_to_its_last_connection_is_waited_for_not_given_up(ws, world, settings):
+async def test_a_send_pool_busy_to_its_last_connection_is_waited_for_not_given_up(ws, world, settings, make_room):
     """Every connection of the send pool at work (PostgreSQL slow for a moment): a send keeps its
     place in the pool's queue, the pool does not rest, and no send takes the thread path."""
     from prometheus_client import REGISTRY
@@ -240,8 +240,9 @@ async def test_a_send_pool_busy_to_its_last_connection_is_waited_for_not_given_u
     from chat import async_db
 
     settings.CHAT_ASYNC_DB_POOL_SIZE, settings.CHAT_ASYNC_DB_WAIT_SECONDS = 1, 0.1
+    other_room = (await orm(make_room, owner=world.bob, members=[world.carol], name="another room"))["id"]
     alice = await ws(f"/ws/chat/{world.room_id}/", token=world.alice_token)
-    bob = await ws(f"/ws/chat/{world.room_id}/", token=world.bob_token)
+    bob = await ws(f"/ws/chat/{other_room}/", token=world.bob_token)
     busy_before = REGISTRY.get_sample_value("chat_db_send_pool_busy_total") or 0.0
     held, release = threading.Event(), threading.Event()
     holder = asyncio.create_task(orm(_hold_the_room_row, world.room_id, held, release))
@@ -259,8 +260,43 @@ async def test_a_send_pool_busy_to_its_last_connection_is_waited_for_not_given_u
         await holder
     first = await alice.expect("message_confirmed", temp_id="busy-1", timeout=10)
     second = await bob.expect("message_confirmed", temp_id="busy-2", timeout=10)
-    assert (first["message"]["seq"], second["message"]["seq"]) == (1, 2)
+    assert (first["message"]["seq"], second["message"]["seq"]) == (1, 1)
     assert async_db.available(), "the pool was busy, not failing: it does not rest"
+
+
+async def test_sends_into_one_room_take_turns_before_they_take_a_pooled_connection(ws, world, settings, make_room):
+    """A send waiting on a busy room's row lock does not hold a connection of the send pool:
+    another room's send goes through while the first room is held."""
+    from prometheus_client import REGISTRY
+
+    settings.CHAT_ASYNC_DB_POOL_SIZE = 2
+    other_room = (await orm(make_room, owner=world.carol, members=[world.bob], name="a quiet room"))["id"]
+    alice = await ws(f"/ws/chat/{world.room_id}/", token=world.alice_token)
+    bob = await ws(f"/ws/chat/{world.room_id}/", token=world.bob_token)
+    carol = await ws(f"/ws/chat/{other_room}/", token=world.carol_token)
+    turns = REGISTRY.get_sample_value("chat_db_send_seconds_count", {"what": "room_turn"}) or 0.0
+    held, release = threading.Event(), threading.Event()
+    holder = asyncio.create_task(orm(_hold_the_room_row, world.room_id, held, release))
+    assert await asyncio.to_thread(held.wait, 10)
+    try:
+        await alice.send(type="message_send", content="first into the held room", temp_id="turn-1")
+        await bob.send(type="message_send", content="second into the held room", temp_id="turn-2")
+        await alice.expect("message_pending", temp_id="turn-1")
+        await bob.expect("message_pending", temp_id="turn-2")
+        await until(lambda: (REGISTRY.get_sample_value("chat_db_send_seconds_count", {"what": "room_turn"}) or 0.0)
+                    > turns, "the first send into the held room had its turn")
+        await asyncio.sleep(0.3)  # the second is queued behind it
+        # Two connections: one waits on the row lock; without turns the second would too, and
+        # the quiet room's send would find none free until the lock is released.
+        await carol.send(type="message_send", content="the quiet room is not held up", temp_id="turn-3")
+        quiet = await carol.expect("message_confirmed", temp_id="turn-3", timeout=5)
+        assert quiet["message"]["seq"] == 1
+    finally:
+        release.set()
+        await holder
+    first = await alice.expect("message_confirmed", temp_id="turn-1", timeout=10)
+    second = await bob.expect("message_confirmed", temp_id="turn-2", timeout=10)
+    assert sorted([first["message"]["seq"], second["message"]["seq"]]) == [1, 2]
 
 
 async def test_a_send_that_waited_too_long_for_the_pool_takes_the_thread_path_alone(ws, world, settings):
