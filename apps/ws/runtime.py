@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import connection
 
 from apps.ws import db, loop_watch
-from chat import async_db, metrics
+from chat import actions, metrics
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,7 @@ def _time_collection(phase: str, info: dict) -> None:
 async def _warm_pool() -> None:
     """One connection per pool thread: every call waits at a barrier until all of them run,
     so each lands on a thread of its own (never more calls than the pool has threads)."""
-    if async_db.available():
-        await async_db.pool()  # the send pool's connections open in the background
+    await actions.prepare_sending()
     size = settings.CHAT_WS_DB_THREADS
     if size < 2:
         return await db.call(connection.ensure_connection)

@@ -69,6 +69,14 @@ async def send_message_async(sender, *, room_id: int, content: object, temp_id: 
     return SendResult(message, created=True)
 
 
+async def prepare_sending() -> None:
+    """Open the loop's send pool (its connections come up in the background), so the first sends
+    of a ws process do not wait for PostgreSQL backends to start. Nothing where the loop's write
+    does not run."""
+    if async_db.available():
+        await async_db.pool()
+
+
 def _draft(content: object, temp_id: object, message_type: object) -> dict:
     """A send's checked fields (chat.errors on bad input)."""
     text = clean_content(content)
