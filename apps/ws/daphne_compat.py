@@ -151,3 +151,16 @@ def websockets_open(server) -> int:
         return 0
     return sum(1 for protocol, details in list(server.connections.items())
                if isinstance(protocol, WebSocketProtocol) and "disconnected" not in details)
+
+
+def stop_listening() -> int:
+    """Close the process's listening sockets (Daphne's endpoints): a connect that comes now is
+    refused, and the client or the proxy tries another process. Returns how many were closed."""
+    try:
+        from twisted.internet import reactor, tcp
+    except ImportError:  # not under Daphne
+        return 0
+    ports = [reader for reader in list(reactor.getReaders()) if isinstance(reader, tcp.Port)]
+    for port in ports:
+        port.stopListening()
+    return len(ports)

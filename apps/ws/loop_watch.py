@@ -59,8 +59,8 @@ class LoopWatch:
             held = time.monotonic() - ticked - TICK_SECONDS
             if held >= self.stall_seconds and ticked != self.reported and not self.stopped:
                 self.reported = ticked
-                metrics.WS_LOOP_STALLS.inc()
                 log.warning("event loop held for %.0f ms so far; it is running:\n%s", held * 1000, self._loop_stack())
+                metrics.WS_LOOP_STALLS.inc()  # after the log: a reader of the count finds the record there
 
     def _loop_stack(self) -> str:
         frame = sys._current_frames().get(self.loop_thread)

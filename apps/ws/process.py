@@ -2,8 +2,9 @@
 
 On SIGTERM (a rolling deploy, a scale-down) the process drains: /readyz answers 503 at once,
 then its sockets are closed with 1012 in batches spread over CHAT_WS_DRAIN_SECONDS, so clients
-reconnect (with jittered backoff) to other pods and sync without all arriving at once; then the
-process's presence goes and it exits. Kubernetes' terminationGracePeriodSeconds must exceed the
+reconnect (with jittered backoff) to other pods and sync without all arriving at once; then it
+stops listening (a late connect is refused and goes elsewhere), waits for the last closing
+handshakes, its presence goes and it exits. Kubernetes' terminationGracePeriodSeconds must exceed the
 preStop wait plus the drain (helm/chat computes it).
 """
 import asyncio
@@ -144,6 +145,11 @@ async def _drain_then(previous, signum, frame) -> None:
         if number:
             await asyncio.sleep(DRAIN_BATCH_INTERVAL)
         await asyncio.gather(*(_close(consumer) for consumer in batch))
+    # The proxy has had the whole drain to see /readyz at 503; a client that still reaches this
+    # process now is refused (it or the proxy tries another) instead of accepted: accepted ones
+    # kept the settle below from ever finding every socket closed, and those still in their
+    # opening handshake at the exit ended with 1006 (tests/e2e/test_ws_drain.py on a loaded box).
+    daphne_compat.stop_listening()
     await _settle(DRAIN_SETTLE_SECONDS)
     try:
         await db.call(actions.process_stopping, PROCESS_ID)
