@@ -15,7 +15,7 @@ CHAT_ASYNC_DB_WAIT_SECONDS takes the thread path alone; the pool is not rested f
 
 A pool whose connections are at work on statements is not failing, it is busy: PostgreSQL
 is slow for a moment (a commit's flush on a shared disk, a descheduled backend). A send then
-keeps its place in the pool's queue for up to CHAT_ASYNC_DB_BUSY_WAIT_SECONDS more. Sending the
+asks the pool again and waits up to CHAT_ASYNC_DB_BUSY_WAIT_SECONDS more. Sending the
 queue to the thread path instead turned a 1 s stall into a collapse: the thread path costs the
 process more CPU per send, every send of the next 5 s took it, and the backlog outgrew the
 process (the noisy bench run of 2026-12-07 13:56, send p99 6.5 s; docs/benchmarks.md).
@@ -54,7 +54,8 @@ def available() -> bool:
 
 @contextlib.asynccontextmanager
 async def connection() -> AsyncIterator[psycopg.AsyncConnection]:
-    """A pooled connection; Unavailable when the pool cannot serve (then it rests a while)."""
+    """A pooled connection; Unavailable when the pool cannot serve (it rests a while only after
+    a connection error)."""
     global _resting_until
     found = await pool()
     try:
