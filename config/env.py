@@ -43,6 +43,15 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_int_list(name: str, default: list[int], length: int) -> list[int]:
+    """`length` whole numbers >= 0, comma-separated."""
+    items = env_list(name, [str(n) for n in default])
+    if len(items) != length or not all(item.isdigit() for item in items):
+        raise ImproperlyConfigured(f"{name} must be {length} whole numbers separated by commas, got "
+                                   f"{os.environ.get(name)!r}")
+    return [int(item) for item in items]
+
+
 def postgres_url_from_pg_env(database: str) -> str:
     """A DATABASE_URL built from the libpq variables (PGHOST, PGPORT, PGUSER, PGPASSWORD)."""
     host = os.environ.get("PGHOST", "127.0.0.1")

@@ -19,6 +19,8 @@ import os
 import sys
 from pathlib import Path
 
+from config.env import env_bool
+
 ROOT = Path(__file__).resolve().parents[1]
 APPLICATION = "config.asgi:application"
 # The WebSocket server's flags live here only. Pings keep idle sockets through proxies and
@@ -37,10 +39,16 @@ DEV_SETTINGS = "config.settings.dev"
 LISTEN_BACKLOG = 1024
 
 
-def daphne(host: str, port: int) -> list[str]:
+def daphne(host: str, port: int, access_log: bool) -> list[str]:
     interface = host.strip("[]").replace(":", r"\:")  # an IPv6 address's colons, escaped as Daphne does
     endpoint = f"tcp:port={port}:interface={interface}:backlog={LISTEN_BACKLOG}"
-    return [sys.executable, "-m", "daphne", "-e", endpoint, *DAPHNE_FLAGS, APPLICATION]
+    # Daphne writes two access lines per socket (handshake, connect) and one per close: about 6 %
+    # of a ws process's CPU per connect (py-spy, docs/benchmarks.md), for lines that
+    # chat_ws_connections and chat_ws_closes_total already count. `-v 0` is Daphne's only way to
+    # turn them off; Django's LOGGING still sets every logger's level. The embedded server
+    # (`make run`) keeps them, and CHAT_WS_ACCESS_LOG=1 brings them back on a ws process.
+    logging = ["--access-log", "-"] if access_log else ["-v", "0"]
+    return [sys.executable, "-m", "daphne", "-e", endpoint, *DAPHNE_FLAGS, *logging, APPLICATION]
 
 
 def gunicorn(host: str, port: int, workers: int) -> list[str]:
@@ -91,7 +99,8 @@ def command_line(argv: list[str]) -> list[str]:
         os.environ["DJANGO_SETTINGS_MODULE"] = DEV_SETTINGS
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", DEV_SETTINGS)
     if args.command in ("embedded", "ws"):
-        return daphne(args.host, args.port)
+        access_log = args.command == "embedded" or env_bool("CHAT_WS_ACCESS_LOG", False)
+        return daphne(args.host, args.port, access_log)
     if args.command == "api":
         return gunicorn(args.host, args.port, args.workers)
     if args.command == "worker":

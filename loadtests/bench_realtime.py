@@ -52,6 +52,7 @@ from harness.stats import summary_ms
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 DEFAULTS = {"rooms": (200.0, 1), "big-room": (5.0, 2), "failover": (100.0, 2), "idle": (0, 1), "sync": (0, 1)}
+IDLE_HOLD_S = 10.0  # seconds the idle sockets are held, none sending, for their CPU cost
 SYNC_SOCKETS, SYNC_PACE_S = 8, 0.015  # spread and paced: no socket meets the per-connection rate limit
 # Production answers /metrics only to this bearer; harness.metrics.Scrape sends it.
 os.environ.setdefault("METRICS_TOKEN", uuid.uuid4().hex)
@@ -217,13 +218,18 @@ async def idle(server, layout: dict, args) -> dict:
     warm = (await clients.open_many(urls[:20], concurrency=10))[0]
     await asyncio.sleep(2)
     rss_before = proc.memory_info().rss
+    scrape_before = Scrape.of(server.url)
     account = CpuAccount({"ws": [proc]}).start()
     sockets, latencies, errors, elapsed = await clients.open_many(urls[20:], args.idle_concurrency,
                                                                   stop_after_failures=200)
     cpu = account.stop()
+    during = Scrape.of(server.url) - scrape_before
     opened = [ws for ws in sockets if ws is not None]
     await asyncio.sleep(5)  # the accept work and heartbeats settle
     rss_after = proc.memory_info().rss
+    held_cpu = _cpu_seconds(proc)
+    await asyncio.sleep(IDLE_HOLD_S)  # what holding them costs: every socket open, none sending
+    held_cpu = _cpu_seconds(proc) - held_cpu
     alive = 0
     for ws in opened[:: max(1, len(opened) // 100)][:100]:  # still served? a ping must come back as pong
         try:
@@ -240,7 +246,18 @@ async def idle(server, layout: dict, args) -> dict:
             "connects_per_s": round(n / elapsed, 1) if elapsed else None, "connect_latency_ms": summary_ms(latencies),
             "rss_before_mb": round(rss_before / 2**20, 1), "rss_after_mb": round(rss_after / 2**20, 1),
             "kb_per_socket": round((rss_after - rss_before) / n / 1024, 1) if n else None,
-            "ping_sample_alive": f"{alive}/{min(100, n)}", "cpu_during_connects": cpu}
+            "ping_sample_alive": f"{alive}/{min(100, n)}", "cpu_during_connects": cpu,
+            "ws_cpu_ms_per_connect": round(1000 * cpu["cpu_seconds"]["ws"] / n, 2) if n else None,
+            "gc_during_connects": gc_pauses(during),
+            "gc_seconds_during_connects": round(sum(during.value("chat_gc_pause_seconds_sum", generation=g)
+                                                    for g in ("0", "1", "2")), 2),
+            "loop_stalls_during_connects": int(during.value("chat_ws_loop_stalls_total")),
+            "held_idle_ws_cpu_pct": round(100 * held_cpu / IDLE_HOLD_S, 1)}
+
+
+def _cpu_seconds(proc) -> float:
+    times = proc.cpu_times()
+    return times.user + times.system
 
 
 async def sync(server, layout: dict, args) -> dict:

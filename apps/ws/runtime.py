@@ -6,6 +6,16 @@
   which live as long as the process) out of the collector's sight, so a full collection walks
   only what serving allocated. Pauses are measured (`chat_gc_pause_seconds`), so a stall can be
   told apart from the network.
+  The thresholds are raised from Python's 700,10,10 to CHAT_WS_GC_THRESHOLDS (20000,10,10).
+  Each socket keeps ~150 tracked objects (Twisted, autobahn, the consumer) for as long as it is
+  open, so while sockets arrive the old generation grows fast, and Python runs a full collection
+  each time it has grown by a quarter: 12 full collections of 100-250 ms each during 10,000
+  connects, a fifth of the process's CPU and a stall each. A young generation of 20,000 lets
+  most of a connect's short-lived objects die before they are counted old: 0-1 full
+  collections for the same connects and a quarter of the collector's CPU (docs/benchmarks.md).
+  Cyclic garbage still goes at the next collection of its generation; for what reaches the old
+  one, a full collection is considered every ~2 million allocations (20,000 x 10 x 10) and runs
+  once the old generation has grown by a quarter, as before.
 - The loop is watched (apps/ws/loop_watch.py): its lag is measured, and a stall is logged
   with the stack that held it.
 - The database pools: each thread of the pool that runs domain calls (apps/ws/db.py) opens its
@@ -38,6 +48,7 @@ def start() -> None:
         return
     _started = True
     gc.freeze()
+    gc.set_threshold(*settings.CHAT_WS_GC_THRESHOLDS)
     gc.callbacks.append(_time_collection)
     loop_watch.start()
     task = asyncio.get_running_loop().create_task(_warm_pool(), name="db-pool-warm-up")

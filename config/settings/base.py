@@ -3,7 +3,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.env import env_bool, env_float, env_int, env_list, env_str
+from config.env import env_bool, env_float, env_int, env_int_list, env_list, env_str
 from config import service_worker
 from config.redis_config import celery_broker, load_redis_config
 
@@ -107,6 +107,9 @@ CHAT_WS_DB_THREADS = env_int("CHAT_WS_DB_THREADS", 6)
 # A ws process's event loop that runs nothing for this long is logged with the stack that held
 # it (apps/ws/loop_watch.py; 0: lag measured, stalls not watched).
 CHAT_WS_LOOP_STALL_SECONDS = env_float("CHAT_WS_LOOP_STALL_SECONDS", 0.1)
+# The ws process's garbage collector thresholds, "gen0,gen1,gen2" (apps/ws/runtime.py says why
+# they are above Python's 700,10,10).
+CHAT_WS_GC_THRESHOLDS = env_int_list("CHAT_WS_GC_THRESHOLDS", [20000, 10, 10], length=3)
 # The ws process writes sends on an asyncio pool of its own (chat/async_db.py; 0 turns it off:
 # sends then go through the thread pool like every other call). A send waits at most
 # CHAT_ASYNC_DB_WAIT_SECONDS for a pooled connection (then it alone takes the thread path); when a

@@ -78,6 +78,7 @@ def test_production_with_sentinel_starts():
     ({"DATABASE_URL": None}, "production needs PostgreSQL"),
     ({"DATABASE_URL": "sqlite:////tmp/x.sqlite3"}, "production needs PostgreSQL"),
     ({"REDIS_URL": None}, "production needs Redis"),
+    ({"CHAT_WS_GC_THRESHOLDS": "20000,10"}, "CHAT_WS_GC_THRESHOLDS must be 3 whole numbers"),
 ])
 def test_production_refuses_to_start(overrides, message):
     done = _start_production(**overrides)

@@ -34,7 +34,9 @@ def test_launcher_command_lines(monkeypatch):
     monkeypatch.setenv("PORT", "9001")
     assert launch.command_line(["ws"])[2:] == [
         "daphne", "-e", "tcp:port=9001:interface=127.0.0.1:backlog=1024", "--ping-interval", "20", "--ping-timeout", "30",
-        "--websocket-max-message-size", "1048576", "config.asgi:application"]
+        "--websocket-max-message-size", "1048576", "-v", "0", "config.asgi:application"]
+    monkeypatch.setenv("CHAT_WS_ACCESS_LOG", "1")
+    assert launch.command_line(["ws"])[-3:] == ["--access-log", "-", "config.asgi:application"]
     assert launch.command_line(["api", "--host", "0.0.0.0", "--workers", "3"]) == [
         sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn", "config.asgi:application",
         "--bind", "0.0.0.0:9001", "--workers", "3", "--worker-class", "uvicorn_worker.UvicornWorker"]
@@ -50,5 +52,6 @@ def test_launcher_command_lines(monkeypatch):
 
 def test_embedded_is_always_the_dev_settings(monkeypatch):
     monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "config.settings.production")
-    launch.command_line(["embedded"])
+    monkeypatch.delenv("CHAT_WS_ACCESS_LOG", raising=False)
+    assert "--access-log" in launch.command_line(["embedded"])  # make run shows each request
     assert launch.os.environ["DJANGO_SETTINGS_MODULE"] == "config.settings.dev"
