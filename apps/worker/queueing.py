@@ -62,7 +62,7 @@ def _run_inline() -> bool:
     thread runs it (eagerly too)."""
     from apps.worker.celery import app
 
-    return app.conf.task_always_eager and not settings.CHAT_NOTIFY_IN_THREAD and not _on_event_loop()
+    return not _on_event_loop() and app.conf.task_always_eager and not settings.CHAT_NOTIFY_IN_THREAD
 
 
 def _on_event_loop() -> bool:
