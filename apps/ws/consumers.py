@@ -8,14 +8,13 @@ import asyncio
 import collections
 import logging
 import time
-import uuid
 
 import orjson
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from apps.ws import db, hub, outlet, process
+from apps.ws import auth, db, hub, outlet, process
 from apps.ws.limits import FRAME_COST, TokenBucket
 from apps.ws.receipts import ReceiptCoalescer
 from chat import actions, events, frames, metrics, queries, tracing
@@ -58,7 +57,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # arrive through this process's hub, which subscribes once per room for all its sockets.
     channel_layer_alias = "none: events come through apps.ws.hub"
     user = None
-    token_id = None
+    token_id = None  # the token's digest (None for a cookie socket)
+    token_expires_at = None
     rooms: set[int] = set()
     closed = False
 
@@ -75,7 +75,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         await self.accept()
         process.accepted(self)  # from here on a drain waits for this socket's close
-        self.socket_id = uuid.uuid4().hex
+        self.socket_id = process.new_socket_id()
         self.user = self.scope.get("user")
         self.room_id = self.scope["url_route"]["kwargs"].get("room_id")
         self.bucket = TokenBucket(settings.CHAT_WS_RATE_PER_SECOND, settings.CHAT_WS_RATE_BURST)
@@ -84,15 +84,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.sent_seq: dict[int, int] = {}  # room -> newest message seq written to this socket
         self.held_confirms: dict[int, dict] = {}  # room -> {seq: (frame, future)}: own confirmations held
         self.own_temp_ids: collections.OrderedDict = collections.OrderedDict()
-        if not self.user or not self.user.is_authenticated or not self.scope.get("auth_via"):
+        token_key = self.scope.get("token_key")  # a token socket: resolved with its rooms, below
+        by_cookie = bool(self.user and self.user.is_authenticated and self.scope.get("auth_via"))
+        if token_key is None and not by_cookie:
             return await self.close_with(NOT_AUTHENTICATED)
-        self.token_id = self.scope.get("token_id")  # None for a cookie socket
         await process.ensure_running()  # this process is registered alive before sockets count on it
         try:
-            summary = await db.call(self._open_session)
+            summary = await db.call(self._open_session, token_key)
         except TooManySockets as exc:
             await self.send_error(exc.message, exc.code)
             return await self.close_with(TOO_MANY_SOCKETS)
+        if summary is None:
+            return await self.close_with(NOT_AUTHENTICATED)
         if self.room_id is not None and not summary:
             return await self.close_with(FORBIDDEN)
         self.presence_counted = True
@@ -105,7 +108,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             last_message_id=summary[0]["last_message_id"] if self.room_id is not None else None,
             rooms=[{"room": r["room"], "last_seq": r["last_seq"]} for r in summary]))
         self._join(summary)
-        self._close_at_expiry(self.scope.get("token_expires_at"))
+        self._close_at_expiry(self.token_expires_at)
 
     def _close_at_expiry(self, expires_at) -> None:
         """The token's end is the socket's end: it closes with 4001 when its token expires."""
@@ -134,9 +137,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.hub.join_user(self, self.user.id)
         self.joined = True
 
-    def _open_session(self) -> list[dict]:
-        """The socket's rooms, and the socket counted for presence: one trip to the thread pool
-        (connects per second are bound by this process's CPU, and each trip costs some)."""
+    def _open_session(self, token_key: str | None) -> list[dict] | None:
+        """Who is on the socket (its token resolved), its rooms, and the socket counted for
+        presence: one trip to the thread pool (connects per second are bound by this process's
+        CPU, and each trip costs some). None: the token is not a live session."""
+        if token_key is not None:
+            session = auth.token_session(token_key)
+            if session is None:
+                return None
+            self.user, self.token_id, self.token_expires_at = session.user, session.token_id, session.expires_at
         summary = queries.rooms_for_socket(self.user.id, self.room_id)
         if summary or self.room_id is None:
             actions.socket_opened(self.user, process.PROCESS_ID, cap=settings.CHAT_WS_MAX_SOCKETS_PER_USER)

@@ -8,6 +8,7 @@ handshakes, its presence goes and it exits. Kubernetes' terminationGracePeriodSe
 preStop wait plus the drain (helm/chat computes it).
 """
 import asyncio
+import itertools
 import logging
 import math
 import os
@@ -30,6 +31,15 @@ SERVER_RESTART = 1012
 DRAIN_SECONDS = env_float("CHAT_WS_DRAIN_SECONDS", 20.0)
 DRAIN_BATCH_INTERVAL = 0.5  # seconds between two batches of closes
 DRAIN_SETTLE_SECONDS = 3.0  # at most this long after the batches for the last closing handshakes
+
+_socket_numbers = itertools.count(1)
+
+
+def new_socket_id() -> str:
+    """A socket's id, unique over every ws process (a send's `origin` is published to all of
+    them): this process's id and a count, without a uuid's trip to the kernel's random source."""
+    return f"{PROCESS_ID}/{next(_socket_numbers)}"
+
 
 _consumers: "weakref.WeakSet" = weakref.WeakSet()
 _accepted: "weakref.WeakSet" = weakref.WeakSet()  # every socket from accept() on, registered or not
