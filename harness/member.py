@@ -29,6 +29,7 @@ class Member:
         self.resets: list[dict] = []
         self.resyncs: list[dict] = []  # `resync` frames: the server could not deliver everything live
         self.gap_syncs = 0  # syncs this client started itself on a seq gap (the backstop)
+        self.gaps: list[dict] = []  # each such gap: what came, and what the client held then
         self.confirmed: dict[str, dict] = {}
         self.confirmed_at: dict[str, float] = {}
         self.attempted: set[str] = set()
@@ -99,6 +100,8 @@ class Member:
                 self._answer(frame)
             if gap and not self.syncing:
                 self.gap_syncs += 1
+                self.gaps.append({"member": self.name, "kind": kind, "seq": message["seq"],
+                                  "held_up_to": self.seqs.watermark, "at": round(time.monotonic(), 3)})
                 return True
         elif kind == "message_failed":
             self._answer(frame)
@@ -213,6 +216,7 @@ def tally(members: list[Member]) -> dict:
     return {"lost_live": sum(map(len, lost)), "duplicates": sum(len(m.seqs.duplicates) for m in members),
             "members_needing_sync": sum(1 for m, missed in zip(members, lost) if missed or m.resyncs),
             "gap_sync_requests": sum(m.gap_syncs for m in members),
+            "first_gaps": sorted((g for m in members for g in m.gaps), key=lambda g: g["at"])[:10],
             "resync_frames": sum(len(m.resyncs) for m in members),
             "reconnects": sum(m.connects - 1 for m in members), "stalled_sends": sum(len(m.stalls) for m in members),
             "members_incomplete": sum(1 for m in members if not should[m.room_id] <= m.seqs.ids.keys())}
