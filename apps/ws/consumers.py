@@ -319,8 +319,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             stored = await db.call(queries.message_by_temp_id, room_id, self.user.id, temp_id)
         except Exception:  # noqa: BLE001
             stored = None
-        if stored is not None:
-            return await self.send_frame(frames.message_confirmed(temp_id, stored))
+        if stored is not None:  # confirmed after the room's messages before it, as any send
+            held = self._confirm_or_hold(room_id, temp_id, stored)
+            if held is not None:
+                await self._confirmation_written(room_id, *held)
+            return
         await self.send_frame(frames.message_failed(
             temp_id=temp_id, error="not stored: the database is unavailable, retry", code="unavailable"))
 

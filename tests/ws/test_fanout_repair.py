@@ -60,6 +60,39 @@ async def test_the_senders_confirmation_goes_out_after_the_messages_before_it(ws
     assert REGISTRY.get_sample_value("chat_ws_confirmations_held_total", {"result": "in_order"}) == held_before + 1
 
 
+async def test_a_send_whose_outcome_was_unknown_is_confirmed_in_order_too(ws, world, settings, monkeypatch):
+    """PostgreSQL fails after the commit (the send cannot tell whether it landed): the socket
+    finds the message by its temp_id and confirms it, after the room's messages before it, as
+    for any other send. Here bob's message before it and alice's own were never published; the
+    position check repairs them."""
+    from django.db import OperationalError, connection, transaction
+
+    settings.CHAT_FANOUT_CHECK_SECONDS = 0.2
+    settings.CHAT_CONFIRM_ORDER_WAIT_SECONDS = 20  # a slow box's repair still comes first
+    real_send = actions.send_message
+
+    async def no_loop_write(*args, **kwargs):
+        return None  # the thread path, where the failure below happens
+
+    def stored_then_lost(sender, **fields):
+        with transaction.atomic():
+            real_send(sender, **fields)
+            connection.run_on_commit = []  # nothing published, as after a failure
+        raise OperationalError("server closed the connection unexpectedly")
+
+    alice = await ws(f"/ws/chat/{world.room_id}/", token=world.alice_token)
+    await orm(actions.import_messages, world.room_id, [(world.bob.id, "bob's, never published")])
+    monkeypatch.setattr(actions, "send_message_async", no_loop_write)
+    monkeypatch.setattr(actions, "send_message", stored_then_lost)
+    await alice.send(type="message_send", content="alice's", temp_id=temp_id())
+
+    confirmed = await alice.expect("message_confirmed", timeout=25)
+    assert confirmed["message"]["seq"] == 2 and confirmed["message"]["content"] == "alice's"
+    order = [(f["type"], f["message"]["seq"]) for f in map(json.loads, alice.raw)
+             if f["type"] in ("message_new", "message_confirmed")]
+    assert order == [("message_new", 1), ("message_confirmed", 2)]
+
+
 async def test_a_missed_edit_is_repaired_as_an_update(ws, world):
     alice = await ws(f"/ws/chat/{world.room_id}/", token=world.alice_token)
     await alice.send(type="message_send", content="draft", temp_id="e-1")
