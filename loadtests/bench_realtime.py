@@ -45,7 +45,7 @@ import orjson
 import psutil
 
 from harness import clients, processes, seeding
-from harness.cpu import CpuAccount, box_load, busiest
+from harness.cpu import CpuAccount, box_load, busiest, cpu_seconds
 from harness.member import Member, confirmed_by_room, start, stop, tally
 from harness.metrics import Scrape
 from harness.stats import summary_ms
@@ -227,9 +227,9 @@ async def idle(server, layout: dict, args) -> dict:
     opened = [ws for ws in sockets if ws is not None]
     await asyncio.sleep(5)  # the accept work and heartbeats settle
     rss_after = proc.memory_info().rss
-    held_cpu = _cpu_seconds(proc)
+    held_cpu = cpu_seconds(proc)
     await asyncio.sleep(IDLE_HOLD_S)  # what holding them costs: every socket open, none sending
-    held_cpu = _cpu_seconds(proc) - held_cpu
+    held_cpu = cpu_seconds(proc) - held_cpu
     alive = 0
     for ws in opened[:: max(1, len(opened) // 100)][:100]:  # still served? a ping must come back as pong
         try:
@@ -253,11 +253,6 @@ async def idle(server, layout: dict, args) -> dict:
                                                     for g in ("0", "1", "2")), 2),
             "loop_stalls_during_connects": int(during.value("chat_ws_loop_stalls_total")),
             "held_idle_ws_cpu_pct": round(100 * held_cpu / IDLE_HOLD_S, 1)}
-
-
-def _cpu_seconds(proc) -> float:
-    times = proc.cpu_times()
-    return times.user + times.system
 
 
 async def sync(server, layout: dict, args) -> dict:

@@ -9,7 +9,6 @@ from channels.auth import AuthMiddlewareStack
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
-from accounts import tokens
 from config import proxies
 
 
@@ -63,7 +62,7 @@ def origin_allowed(scope) -> bool:
 
 
 class SocketAuthMiddleware:
-    """A token socket carries its key to the consumer, which resolves it (token_session) in the
+    """A token socket carries its key to the consumer, which resolves it (accounts.tokens) in the
     same trip to the domain thread pool as the socket's rooms: one trip per connect instead of
     two, and a connect's trips bound how many a ws process completes per second. It skips the
     session machinery (a session lookup on Channels' one shared database thread, with a health
@@ -80,13 +79,6 @@ class SocketAuthMiddleware:
             return await self.cookie_stack(scope, receive, send)
         scope = {**scope, "user": AnonymousUser(), "auth_via": None, "token_key": query["token"][0]}
         return await self.inner(scope, receive, send)
-
-
-def token_session(key: str) -> tokens.Session | None:
-    """The live session of a socket's token key (None: unknown, expired, or its user inactive).
-    The session (token digest, expiry) lets the socket follow its token: it closes when the
-    token is revoked or expires (apps.ws.consumers). Runs on the domain thread pool."""
-    return tokens.resolve(key)
 
 
 class _CookieOriginCheck:

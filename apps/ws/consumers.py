@@ -14,7 +14,8 @@ from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from apps.ws import auth, db, hub, outlet, process
+from accounts import tokens
+from apps.ws import db, hub, outlet, process
 from apps.ws.limits import FRAME_COST, TokenBucket
 from apps.ws.receipts import ReceiptCoalescer
 from chat import actions, events, frames, metrics, queries, tracing
@@ -142,9 +143,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         presence: one trip to the thread pool (connects per second are bound by this process's
         CPU, and each trip costs some). None: the token is not a live session."""
         if token_key is not None:
-            session = auth.token_session(token_key)
+            session = tokens.resolve(token_key)
             if session is None:
                 return None
+            # The session (token digest, expiry) lets the socket follow its token: it closes
+            # when the token is revoked or expires.
             self.user, self.token_id, self.token_expires_at = session.user, session.token_id, session.expires_at
         summary = queries.rooms_for_socket(self.user.id, self.room_id)
         if summary or self.room_id is None:
