@@ -70,6 +70,7 @@ async def connection() -> AsyncIterator[psycopg.AsyncConnection]:
         # does not rest. Resting it sent every send of the next seconds down the costlier path
         # whenever the loop itself had stalled past the wait (docs/benchmarks.md, 14:57).
         metrics.SEND_POOL_TIMEOUTS.inc()
+        log.warning("no pooled connection within the wait; this send takes the thread path (%s)", found.get_stats())
         raise Unavailable(str(exc)) from exc
     except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
         telemetry.DB_ERRORS.labels("InterfaceError" if isinstance(exc, psycopg.InterfaceError)

@@ -46,6 +46,7 @@ import psutil
 
 from harness import clients, processes, seeding
 from harness.cpu import CpuAccount, box_load, busiest, cpu_seconds
+from harness.disk import FsyncProbe
 from harness.member import Member, confirmed_by_room, start, stop, tally
 from harness.metrics import Scrape
 from harness.stats import summary_ms
@@ -85,9 +86,14 @@ async def fanout(servers, rooms: list[dict], rate: float, args, cluster=None) ->
                for i, (room, m) in enumerate((room, m) for room in rooms for m in room["members"])]
     runners = await start(members, timeout=60)
     try:
+        # Every member has caught up (its connect's sync, all pages) before the window opens: a
+        # later run of one invocation finds hundreds of messages per room from the runs before,
+        # and 200 catch-ups overlapping the first sends measured the sync storm, not the fan-out.
+        await asyncio.wait_for(asyncio.gather(*(m.synced.wait() for m in members)), 120)
         await asyncio.sleep(2.0)  # the presence frames of the connect burst settle
         before = [Scrape.of(s.url) for s in servers]
         account = CpuAccount({"ws": [psutil.Process(s.pid) for s in servers]}).start()
+        disk = FsyncProbe(str(processes.ROOT / "var" / "bench")).start()
         with generator_gc_off():
             sending = await send_on_schedule(senders(members), rate, args.duration, sent_at, cluster)
         room_size = collections.Counter(m.room_id for m in members)
@@ -96,7 +102,7 @@ async def fanout(servers, rooms: list[dict], rate: float, args, cluster=None) ->
         with generator_gc_off():
             while len(deliver) < expected and time.monotonic() < drain_until:
                 await asyncio.sleep(0.1)
-        cpu = account.stop()
+        cpu, fsync = account.stop(), disk.stop()
         delta = Scrape.total(Scrape.of(s.url) for s in servers) - Scrape.total(before)
         result = {"sockets": len(members), "ws_processes": len(servers), "sends": sending["sends"],
                   "send_window_s": sending["window_s"], "max_schedule_lag_ms": sending["max_lag_ms"],
@@ -106,7 +112,7 @@ async def fanout(servers, rooms: list[dict], rate: float, args, cluster=None) ->
                   **tally(members),
                   "ws_cpu_us_per_delivery": round(cpu["cpu_seconds"]["ws"] / len(deliver) * 1e6, 1)
                   if deliver else None,
-                  "server": server_deltas(delta), "cpu": cpu}
+                  "server": server_deltas(delta), "cpu": cpu, "disk_fsync": fsync}
         if cluster is not None:
             killed_at = sending["killed_at"]
             promoted = (await asyncio.gather(sending["promotion"], return_exceptions=True))[0]
@@ -176,6 +182,7 @@ def server_deltas(delta: Scrape) -> dict:
             "subscription_reconnects": delta.value("chat_fanout_subscription_reconnects_total"),
             "chat_message_send_seconds": delta.histogram("chat_message_send_seconds"),
             "chat_message_fanout_seconds": delta.histogram("chat_message_fanout_seconds"),
+            "send_room_turn": delta.histogram("chat_db_send_seconds", what="room_turn"),
             "send_pool_wait": delta.histogram("chat_db_send_seconds", what="pool_wait"),
             "send_statement": delta.histogram("chat_db_send_seconds", what="statement"),
             "send_pool_busy": delta.value("chat_db_send_pool_busy_total"),
@@ -347,7 +354,8 @@ def summary(record: dict) -> str:
                 f"message_new {d['p50']}/{d['p95']}/{d['p99']} ms; lost live {r['lost_live']}, duplicates "
                 f"{r['duplicates']}, members needing sync {r['members_needing_sync']}; ws CPU "
                 f"{r['ws_cpu_us_per_delivery']} us/delivery; server repairs {r['server']['repairs']} "
-                f"resyncs {r['server']['resync_signals']}")
+                f"resyncs {r['server']['resync_signals']}; disk flush p99/max {r['disk_fsync'].get('p99_ms')}/"
+                f"{r['disk_fsync'].get('max_ms')} ms")
         return line + (f"; failover {r['failover']}" if "failover" in r else "")
     return f"{name} {load}; {json.dumps(r)}"
 

@@ -1,7 +1,10 @@
-"""The harness's own logic that tests and benchmarks rely on: the seq tracker, /metrics reading
-and the Locust Chatter's send schedule."""
+"""The harness's own logic that tests and benchmarks rely on: the seq tracker, /metrics reading,
+the Locust Chatter's send schedule and the disk-flush probe."""
+import time
+
 import pytest
 
+from harness.disk import FsyncProbe
 from harness.metrics import Scrape
 from harness.pacing import next_slot
 from harness.seqs import SeqTracker
@@ -57,3 +60,13 @@ def test_next_slot_keeps_the_users_phase():
 
 def test_next_slot_skips_what_was_missed_instead_of_a_burst():
     assert next_slot(10.25, 1.0, now=13.7) == 14.25
+
+
+def test_fsync_probe_times_real_flushes_and_leaves_no_file(tmp_path):
+    probe = FsyncProbe(str(tmp_path), interval=0.005).start()
+    time.sleep(0.2)
+    found = probe.stop()
+    assert found["flushes"] >= 5
+    assert 0 < found["p50_ms"] <= found["p99_ms"] <= found["max_ms"]
+    assert list(tmp_path.iterdir()) == []  # its file is gone with it
+    assert FsyncProbe(str(tmp_path)).start().stop() == {"flushes": 0}  # stopped before its first flush
