@@ -7,7 +7,7 @@ PORT ?= 8000
 HAS_FRONTEND := $(wildcard frontend/package.json)
 FRONTEND_SOURCES := $(shell find frontend/src frontend/sw frontend/public frontend/index.html frontend/vite.config.* frontend/vite.sw.config.* frontend/tsconfig*.json -type f 2>/dev/null)
 
-.PHONY: run test install spa system-deps bench-history bench-realtime bench-web bench-worker loadtest cluster cluster-stop cluster-status drills \
+.PHONY: run test install spa system-deps bench-history bench-realtime bench-peer bench-web bench-worker loadtest cluster cluster-stop cluster-status drills \
 	observe observe-stop observe-report
 
 install: .venv/.installed
@@ -57,6 +57,12 @@ bench-history: install
 # Every scenario once; choose with ARGS, e.g. ARGS="--scenario rooms --ws-processes 2 --noise --repeat 3".
 bench-realtime: install
 	$(PY) -m loadtests.bench_realtime $(ARGS)
+
+# The same fan-out scenarios on a peer (socket.io 4 + its Redis adapter + our send statement,
+# loadtests/peer), for ratios measured back to back on one box; e.g. ARGS="--scenario rooms".
+bench-peer: install
+	cd loadtests/peer && npm ci --no-audit --no-fund
+	$(PY) -m loadtests.bench_peer $(ARGS)
 
 bench-web: install spa system-deps
 	$(PY) -m loadtests.bench_web
