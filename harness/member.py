@@ -124,8 +124,9 @@ class Member:
         if fut is not None and not fut.done():
             fut.set_result(frame)
 
-    async def send(self, temp_id: str, content: str) -> dict:
-        """Until confirmed: the same temp_id on every retry (exactly-once rests on it)."""
+    async def send(self, temp_id: str, content: str) -> dict | None:
+        """Until confirmed: the same temp_id on every retry (exactly-once rests on it); None only
+        where gives_up says so."""
         self.attempted.add(temp_id)
         for _ in range(40):
             try:
@@ -136,8 +137,7 @@ class Member:
             ws = self.ws
             fut = self.pending[temp_id] = asyncio.get_running_loop().create_future()
             try:
-                await ws.send(orjson.dumps({"type": "message_send", "room": self.room_id, "content": content,
-                                            "temp_id": temp_id}).decode())
+                await ws.send(self.send_frame(temp_id, content))
                 outcome = await asyncio.wait_for(fut, SEND_TIMEOUT)
             except websockets.ConnectionClosed:
                 continue
@@ -151,8 +151,19 @@ class Member:
                 self.confirmed[temp_id] = outcome["message"]
                 self.confirmed_at[temp_id] = time.monotonic()
                 return outcome["message"]
+            if self.gives_up(temp_id, outcome):
+                return None
             await asyncio.sleep(0.2)  # failed or closed: retry the same temp_id
         raise AssertionError(f"{self.name}: {temp_id} never confirmed")
+
+    def send_frame(self, temp_id: str, content: str) -> str:
+        """The message_send frame as it goes on the wire."""
+        return orjson.dumps({"type": "message_send", "room": self.room_id, "content": content,
+                             "temp_id": temp_id}).decode()
+
+    def gives_up(self, temp_id: str, outcome: dict) -> bool:
+        """Whether a send that was not confirmed ends here; the product's client always retries."""
+        return False
 
     async def converse(self, until: asyncio.Event, interval: float) -> None:
         i = 0

@@ -37,9 +37,7 @@ import json
 import os
 import random
 import re
-import resource
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -56,11 +54,10 @@ from websockets.asyncio.client import connect
 from harness import processes, seeding
 from harness.cpu import CpuAccount, box_load, busiest
 from harness.disk import FsyncProbe
-from harness.member import SEND_TIMEOUT, start, stop, tally
-from harness.seqs import SeqTracker
+from harness.member import Member, start, stop, tally
 from harness.stats import summary_ms
-from loadtests.bench_realtime import (REDIS_URL, generator_gc_off, seed, send_on_schedule, senders, server_env,
-                                      ws_cores)
+from loadtests.bench_realtime import (REDIS_URL, add_load_options, generator_gc_off, prepare_load_generator, seed,
+                                      send_on_schedule, senders, server_env, ws_cores)
 
 PEER_DIR = processes.ROOT / "loadtests" / "peer"
 DEFAULTS = {"rooms": (200.0, 1), "big-room": (5.0, 2)}
@@ -123,29 +120,17 @@ async def open_peer_socket(url: str, auth: dict, timeout: float = 15.0, **option
         raise
 
 
-class PeerMember:
-    """One room member on the peer, with the attributes harness.member.start / stop / tally read."""
+class PeerMember(Member):
+    """One room member on the peer: Member's sends (the same temp_id on every retry), over the
+    engine.io wire; no sync (the peer has none)."""
+
+    FINAL_FAILURES = ("duplicate", "forbidden", "invalid")  # retrying cannot change these
 
     def __init__(self, name: str, user: int, room_id: int, urls: list[str], home: int = 0,
                  on_message: Callable[[str, dict, float], None] | None = None):
-        self.name, self.user, self.room_id, self.urls, self.home = name, user, room_id, urls, home
-        self.on_message = on_message
-        self.seqs = SeqTracker()
-        self.resets: list = []
-        self.resyncs: list = []  # the peer has none; tally reads it
-        self.gap_syncs = 0  # live seq gaps: the syncs our client would have started
-        self.gaps: list[dict] = []
-        self.confirmed: dict[str, dict] = {}
-        self.confirmed_at: dict[str, float] = {}
+        super().__init__(name, room_id, urls, home, on_message)
+        self.user = user
         self.failed: list[tuple[str, str]] = []
-        self.attempted: set[str] = set()
-        self.stalls: list = []
-        self.closes: list = []
-        self.connects = 0
-        self.ws = None
-        self.connected = asyncio.Event()
-        self.pending: dict[str, asyncio.Future] = {}
-        self.stopping = False
 
     async def run(self) -> None:
         attempt = 0
@@ -164,7 +149,7 @@ class PeerMember:
                             await ws.send("3")
                         elif raw.startswith("42"):
                             name, payload = orjson.loads(raw[2:])
-                            self._handle(name, payload)
+                            self._handle_event(name, payload)
                         elif raw.startswith(("41", "1")):  # namespace or engine.io close
                             break
             except websockets.ConnectionClosed as closed:
@@ -182,7 +167,7 @@ class PeerMember:
             attempt += 1
             await asyncio.sleep(min(2.0, 0.1 * 2 ** min(attempt, 5)) * random.uniform(0.5, 1.0))
 
-    def _handle(self, kind: str, frame: dict) -> None:
+    def _handle_event(self, kind: str, frame: dict) -> None:
         if kind in ("message_new", "message_confirmed") and frame["message"]["room"] == self.room_id:
             message = frame["message"]
             if self.on_message is not None:
@@ -193,49 +178,20 @@ class PeerMember:
                                   "held_up_to": self.seqs.watermark, "at": round(time.monotonic(), 3)})
             self.seqs.observe(message["seq"], message["id"])
             if kind == "message_confirmed":
-                self._answer(frame, "message_confirmed")
+                self._answer({**frame, "type": kind})
         elif kind == "message_failed":
-            self._answer(frame, "message_failed")
+            self._answer({**frame, "type": kind})
 
-    def _answer(self, frame: dict, kind: str) -> None:
-        fut = self.pending.get(frame["temp_id"])
-        if fut is not None and not fut.done():
-            fut.set_result({**frame, "type": kind})
+    def send_frame(self, temp_id: str, content: str) -> str:
+        return "42" + orjson.dumps(["message_send", {"room": self.room_id, "content": content,
+                                                      "temp_id": temp_id}]).decode()
 
-    async def send(self, temp_id: str, content: str) -> dict | None:
-        """As Member.send: the same temp_id on every retry; a `duplicate` answer ends it (the peer,
-        unlike ours, does not confirm a temp_id it already stored)."""
-        self.attempted.add(temp_id)
-        for _ in range(40):
-            try:
-                await asyncio.wait_for(self.connected.wait(), 30)
-            except TimeoutError:
-                self.stalls.append((temp_id, "never reconnected"))
-                continue
-            ws = self.ws
-            fut = self.pending[temp_id] = asyncio.get_running_loop().create_future()
-            try:
-                await ws.send("42" + orjson.dumps(["message_send", {"room": self.room_id, "content": content,
-                                                                     "temp_id": temp_id}]).decode())
-                outcome = await asyncio.wait_for(fut, SEND_TIMEOUT)
-            except websockets.ConnectionClosed:
-                continue
-            except TimeoutError:
-                self.stalls.append((temp_id, time.monotonic()))
-                await ws.close()
-                continue
-            finally:
-                self.pending.pop(temp_id, None)
-            if outcome["type"] == "message_confirmed":
-                self.confirmed[temp_id] = outcome["message"]
-                self.confirmed_at[temp_id] = time.monotonic()
-                return outcome["message"]
-            if outcome["type"] == "message_failed":
-                self.failed.append((temp_id, outcome.get("code")))
-                if outcome.get("code") in ("duplicate", "forbidden", "invalid"):
-                    return None
-            await asyncio.sleep(0.2)
-        return None
+    def gives_up(self, temp_id: str, outcome: dict) -> bool:
+        """The peer, unlike ours, does not confirm a temp_id it already stored: `duplicate` ends it."""
+        if outcome["type"] != "message_failed":
+            return False
+        self.failed.append((temp_id, outcome.get("code")))
+        return outcome.get("code") in self.FINAL_FAILURES
 
 
 # --- fan-out under send load --------------------------------------------------------------
@@ -349,18 +305,11 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
     add("--scenario", default="rooms,big-room", help="comma list of " + ", ".join(DEFAULTS))
-    add("--repeat", type=int, default=1, help="runs of each scenario")
     add("--ws-processes", type=int, default=None, help="peer node processes (default: rooms 1, big-room 2)")
-    add("--noise", action="store_true", help="keep one ws core ~50 %% busy during each run")
     add("--rate", type=float, default=None, help="sends/s (default: rooms 200, big-room 5)")
-    add("--duration", type=float, default=30.0, help="seconds of sending")
-    add("--rooms", type=int, default=20)
-    add("--room-size", type=int, default=10)
-    add("--big-room", type=int, default=2000, help="members of the big room")
+    add_load_options(add)
     add("--ws-cores", default="0", help="taskset cores of the node processes (and the noise); '/' gives each its "
         "own, e.g. 0/1")
-    add("--client-cores", default="1", help="cores of this load generator")
-    add("--no-pin", action="store_true", help="pin nothing")
     add("--no-room-turn", action="store_true", help="the peer sends without per-room turns (ours takes them)")
     add("--node", default=shutil.which("node") or "node", help="the node binary")
     add("--db", default="chat_bench_peer")
@@ -386,14 +335,9 @@ def peer_versions(node: str) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM ends through the cleanup path too
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard))
     if not (PEER_DIR / "node_modules").is_dir():
         raise SystemExit(f"run `npm ci` in {PEER_DIR} first")
-    if not args.no_pin:
-        os.sched_setaffinity(0, {int(c) for c in args.client_cores.split(",")})
+    prepare_load_generator(args)
     split = ("unpinned" if args.no_pin else f"peer node processes{' and noise' if args.noise else ''} on core(s) "
              f"{args.ws_cores}, load generator on core(s) {args.client_cores} (taskset); PostgreSQL and Redis "
              f"unpinned; {psutil.cpu_count()} cores")

@@ -364,14 +364,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
     add("--scenario", default="rooms,big-room,failover,idle,sync", help="comma list of " + ", ".join(DEFAULTS))
-    add("--repeat", type=int, default=1, help="runs of each scenario")
     add("--ws-processes", type=int, default=None, help="ws processes (default: 1, big-room and failover 2)")
-    add("--noise", action="store_true", help="keep one ws core ~50 %% busy during each run")
     add("--rate", type=float, default=None, help="sends/s (default: rooms 200, big-room 5, failover 100)")
-    add("--duration", type=float, default=30.0, help="seconds of sending")
-    add("--rooms", type=int, default=20)
-    add("--room-size", type=int, default=10)
-    add("--big-room", type=int, default=2000, help="members of the big room")
+    add_load_options(add)
     add("--idle", type=int, default=10_000, help="idle sockets to open")
     add("--idle-concurrency", type=int, default=100, help="handshakes in flight")
     add("--sync-missed", type=int, default=200)
@@ -379,8 +374,6 @@ def parse_args(argv=None):
     add("--sync-reps", type=int, default=300)
     add("--ws-cores", default="0", help="taskset cores of the ws processes (and the noise); '/' gives each its own, "
         "e.g. 0/1")
-    add("--client-cores", default="1", help="cores of this load generator")
-    add("--no-pin", action="store_true", help="pin nothing")
     add("--db", default="chat_bench_rt")
     add("--json", default=None, help="write the results here (default var/bench/realtime-<time>.json)")
     add("--server-env", action="append", default=[], help="KEY=VALUE for the ws processes (repeatable)")
@@ -392,6 +385,29 @@ def parse_args(argv=None):
     if args.no_pin:
         args.ws_cores = None
     return args
+
+
+def add_load_options(add) -> None:
+    """The options of a fan-out run that loadtests.bench_peer shares: runs, noise, sizes, pinning."""
+    add("--repeat", type=int, default=1, help="runs of each scenario")
+    add("--noise", action="store_true", help="keep one ws core ~50 %% busy during each run")
+    add("--duration", type=float, default=30.0, help="seconds of sending")
+    add("--rooms", type=int, default=20)
+    add("--room-size", type=int, default=10)
+    add("--big-room", type=int, default=2000, help="members of the big room")
+    add("--client-cores", default="1", help="cores of this load generator")
+    add("--no-pin", action="store_true", help="pin nothing")
+
+
+def prepare_load_generator(args) -> None:
+    """SIGTERM ends through the cleanup path too; file descriptors for every socket; this
+    process on its own core(s) unless --no-pin."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard))
+    if not args.no_pin:
+        os.sched_setaffinity(0, {int(c) for c in args.client_cores.split(",")})
 
 
 def seed(args) -> dict:
@@ -407,12 +423,7 @@ def seed(args) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM ends through the cleanup path too
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 65536, hard))
-    if not args.no_pin:
-        os.sched_setaffinity(0, {int(c) for c in args.client_cores.split(",")})
+    prepare_load_generator(args)
     split = ("unpinned" if args.no_pin else f"ws processes{' and noise' if args.noise else ''} on core(s) "
              f"{args.ws_cores}, load generator on core(s) {args.client_cores} (taskset); PostgreSQL and Redis "
              f"unpinned; {psutil.cpu_count()} cores")
