@@ -11,6 +11,7 @@ import time
 
 import orjson
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -64,6 +65,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
     closed = False
 
     # --- lifecycle --------------------------------------------------------------------------
+
+    async def __call__(self, scope, receive, send):
+        """Channels' AsyncConsumer.__call__ for a consumer with no channel layer: one awaited
+        receive per frame. Channels waits on its sources through a new task and an asyncio.wait
+        for every frame (await_many_dispatch), which is there to watch a channel layer beside the
+        socket; with the socket as the only source that was a few percent of the ws process's CPU
+        per message sent (py-spy, docs/benchmarks.md)."""
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
 
     async def dispatch(self, message):
         """Channels closes stale DB connections before every event, on its one shared DB thread;

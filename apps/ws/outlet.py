@@ -20,15 +20,18 @@ SENT, DROPPED, OVERFLOW = "sent", "dropped", "overflow"
 class DaphneOutlet:
     def __init__(self, protocol):
         self.protocol = protocol
+        # The bounds, read once per socket: this runs for every delivery to every socket.
+        self.soft = settings.CHAT_WS_SEND_BUFFER_SOFT
+        self.hard = settings.CHAT_WS_SEND_BUFFER_HARD
 
     def write(self, delivery) -> str:
         protocol = self.protocol
         if not daphne_compat.is_open(protocol):
             return DROPPED
         waiting = daphne_compat.buffered_bytes(protocol)
-        if waiting > settings.CHAT_WS_SEND_BUFFER_HARD:
+        if waiting > self.hard:
             return OVERFLOW
-        if delivery.droppable and waiting > settings.CHAT_WS_SEND_BUFFER_SOFT:
+        if delivery.droppable and waiting > self.soft:
             return DROPPED
         if delivery._prepared is None:
             delivery._prepared = daphne_compat.prepare(delivery.frame)
