@@ -58,20 +58,14 @@ class Member:
                                     "last_seq": self.seqs.watermark}).decode())
 
     async def run(self) -> None:
+        """Connected until stopped: a closed socket reconnects with jittered backoff, to the next
+        process's url after a failure."""
         attempt = 0
         while not self.stopping:
             url = self.urls[(self.home + attempt) % len(self.urls)]
+            connects = self.connects
             try:
-                ws, _ = await open_socket(url, timeout=5, close_timeout=1)
-                async with ws:
-                    self.ws, attempt = ws, 0
-                    self.seqs.reconnected()
-                    self.connects += 1
-                    await self.sync()  # like the web app: every (re)connect catches up first
-                    self.connected.set()
-                    async for raw in ws:
-                        if self._handle(orjson.loads(raw)):
-                            await self.sync()
+                await self.session(url)
             except websockets.ConnectionClosed as closed:
                 self.closes.append((time.monotonic(), closed.rcvd.code if closed.rcvd else 1006))
             except (OSError, TimeoutError, ConnectionError, websockets.InvalidHandshake) as exc:
@@ -84,8 +78,24 @@ class Member:
                         fut.set_result({"type": "closed"})
             if self.stopping:
                 break
-            attempt += 1
+            attempt = 1 if self.connects > connects else attempt + 1  # it connected: start over
             await asyncio.sleep(min(2.0, 0.1 * 2 ** min(attempt, 5)) * random.uniform(0.5, 1.0))
+
+    async def session(self, url: str) -> None:
+        """One connection, from its handshake until it closes."""
+        ws, _ = await open_socket(url, timeout=5, close_timeout=1)
+        async with ws:
+            self.opened(ws)
+            await self.sync()  # like the web app: every (re)connect catches up first
+            self.connected.set()
+            async for raw in ws:
+                if self._handle(orjson.loads(raw)):
+                    await self.sync()
+
+    def opened(self, ws) -> None:
+        self.ws = ws
+        self.seqs.reconnected()
+        self.connects += 1
 
     def _handle(self, frame: dict) -> bool:
         """Record a frame; True when a sync_request is due now."""

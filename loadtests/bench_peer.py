@@ -14,7 +14,10 @@ users), the send schedule (`senders`, `send_on_schedule`: round-robin over rooms
 one task per send, the same temp_ids and content), the generator's gc freeze, the core split
 (--ws-cores "0" or "0/1", --client-cores, --noise on the first ws core), the CPU account
 (harness.cpu.CpuAccount, group "ws" = the node processes with their children), the fsync probe,
-the latency summaries and the delivery tally (harness.member.tally over a SeqTracker per member).
+the latency summaries and the delivery tally (harness.member.tally over a SeqTracker per member),
+the invocation itself (run_invocation: seeding, repeats, the results file), a run's record and
+summary head (new_record, run_heading, fanout_figures), and the member's reconnect loop
+(PeerMember only opens its own kind of session).
 
 The send statement is ours, literally: chat.sending._PG_SEND, read in a child process (this
 load generator stays free of Django) and turned from %(name)s to $n placeholders; server.js gets
@@ -35,20 +38,16 @@ import asyncio
 import collections
 import json
 import os
-import random
 import re
 import shutil
 import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Callable
 
 import orjson
 import psutil
-import websockets
 from websockets.asyncio.client import connect
 
 from harness import processes, seeding
@@ -56,7 +55,8 @@ from harness.cpu import CpuAccount, box_load, busiest
 from harness.disk import FsyncProbe
 from harness.member import Member, start, stop, tally
 from harness.stats import summary_ms
-from loadtests.bench_realtime import (REDIS_URL, add_load_options, generator_gc_off, prepare_load_generator, seed,
+from loadtests.bench_realtime import (REDIS_URL, Noise, add_load_options, fanout_figures, generator_gc_off,
+                                      new_record, prepare_load_generator, run_heading, run_invocation,
                                       send_on_schedule, senders, server_env, ws_cores)
 
 PEER_DIR = processes.ROOT / "loadtests" / "peer"
@@ -132,40 +132,19 @@ class PeerMember(Member):
         self.user = user
         self.failed: list[tuple[str, str]] = []
 
-    async def run(self) -> None:
-        attempt = 0
-        auth = {"user": self.user, "rooms": [self.room_id]}
-        while not self.stopping:
-            url = self.urls[(self.home + attempt) % len(self.urls)]
-            try:
-                ws = await open_peer_socket(url, auth, timeout=5, close_timeout=1)
-                async with ws:
-                    self.ws, attempt = ws, 0
-                    self.seqs.reconnected()
-                    self.connects += 1
-                    self.connected.set()
-                    async for raw in ws:
-                        if raw == "2":  # engine.io ping
-                            await ws.send("3")
-                        elif raw.startswith("42"):
-                            name, payload = orjson.loads(raw[2:])
-                            self._handle_event(name, payload)
-                        elif raw.startswith(("41", "1")):  # namespace or engine.io close
-                            break
-            except websockets.ConnectionClosed as closed:
-                self.closes.append((time.monotonic(), closed.rcvd.code if closed.rcvd else 1006))
-            except (OSError, TimeoutError, ConnectionError, websockets.InvalidHandshake) as exc:
-                self.closes.append((time.monotonic(), f"connect: {type(exc).__name__}"))
-            finally:
-                self.connected.clear()
-                self.ws = None
-                for fut in self.pending.values():
-                    if not fut.done():
-                        fut.set_result({"type": "closed"})
-            if self.stopping:
-                break
-            attempt += 1
-            await asyncio.sleep(min(2.0, 0.1 * 2 ** min(attempt, 5)) * random.uniform(0.5, 1.0))
+    async def session(self, url: str) -> None:
+        ws = await open_peer_socket(url, {"user": self.user, "rooms": [self.room_id]}, timeout=5, close_timeout=1)
+        async with ws:
+            self.opened(ws)
+            self.connected.set()
+            async for raw in ws:
+                if raw == "2":  # engine.io ping
+                    await ws.send("3")
+                elif raw.startswith("42"):
+                    name, payload = orjson.loads(raw[2:])
+                    self._handle_event(name, payload)
+                elif raw.startswith(("41", "1")):  # namespace or engine.io close
+                    break
 
     def _handle_event(self, kind: str, frame: dict) -> None:
         if kind in ("message_new", "message_confirmed") and frame["message"]["room"] == self.room_id:
@@ -253,32 +232,27 @@ def peer_server(args, statement: tuple[str, list[str]], db: str, key: str, cores
 
 
 def run(scenario: str, args, layout: dict, statement: tuple[str, list[str]]) -> dict:
-    rate, ws_default = DEFAULTS[scenario]
-    rate = args.rate or rate
-    n_ws = args.ws_processes or ws_default
+    record = new_record(scenario, args, DEFAULTS)
     key = f"bench-peer-{uuid.uuid4().hex[:8]}"
-    record = {"scenario": scenario, "rate": rate, "ws_processes": n_ws, "noise": args.noise,
-              "box_before": {**box_load(), "busiest": busiest()}}
     noise = None
     servers: list[processes.Process] = []
     try:
-        servers = [peer_server(args, statement, args.db, key, ws_cores(args, i)) for i in range(n_ws)]
+        servers = [peer_server(args, statement, args.db, key, ws_cores(args, i))
+                   for i in range(record["ws_processes"])]
         for server in servers:
             try:
                 server.wait_ready(60)
             except (RuntimeError, TimeoutError) as exc:
                 raise RuntimeError(f"{exc}: {server.output()[-1500:]}") from exc
-        if args.noise:
-            noise, noise_from = processes.noise(ws_cores(args, 0)), time.monotonic()
+        noise = Noise.start(args)
         record["result"] = asyncio.run(fanout(servers, layout["big" if scenario == "big-room" else "rooms"],
-                                              rate, args))
-        if noise is not None:
-            record["noise_busy_pct"] = round(100 * sum(psutil.Process(noise.pid).cpu_times()[:2])
-                                             / (time.monotonic() - noise_from), 1)
+                                              record["rate"], args))
+        record.update(noise.share() if noise else {})
     except Exception as exc:  # noqa: BLE001 - a run that breaks is a result too; the next runs go on
         record["result"] = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
     finally:
-        processes.stop(noise)
+        if noise:
+            noise.stop()
         for server in servers:
             server.terminate()
         seeding.forget_redis_keys(REDIS_URL, key)  # the adapter keeps no keys; pub/sub only
@@ -287,18 +261,12 @@ def run(scenario: str, args, layout: dict, statement: tuple[str, list[str]]) -> 
 
 
 def summary(record: dict) -> str:
-    noise = f" noise {record.get('noise_busy_pct')}%" if record["noise"] else ""
-    r, name = record["result"], f"[peer {record['scenario']} ws={record['ws_processes']}{noise}]"
-    load = f"load {record['box_before']['loadavg'][0]} -> {record['box_after']['loadavg'][0]}"
+    r, head = record["result"], run_heading(record, "peer ")
     if "send_to_message_new_ms" in r:
-        c, d = r["send_to_confirmed_ms"], r["send_to_message_new_ms"]
-        return (f"{name} {load}; confirmed {r['confirmed']}/{r['sends']}, deliveries {r['deliveries']}/"
-                f"{r['deliveries_expected']}; confirm p50/p95/p99 {c['p50']}/{c['p95']}/{c['p99']} ms; "
-                f"message_new {d['p50']}/{d['p95']}/{d['p99']} ms; lost live {r['lost_live']}, duplicates "
-                f"{r['duplicates']}, live gaps {r['gap_sync_requests']}, failed {r['failed_answers'] or 0}; ws CPU "
-                f"{r['ws_cpu_seconds']} s, {r['ws_cpu_us_per_delivery']} us/delivery; disk flush p99/max "
-                f"{r['disk_fsync'].get('p99_ms')}/{r['disk_fsync'].get('max_ms')} ms")
-    return f"{name} {load}; {json.dumps(r)}"
+        return (f"{head}; {fanout_figures(r)}, live gaps {r['gap_sync_requests']}, failed "
+                f"{r['failed_answers'] or 0}; ws CPU {r['ws_cpu_seconds']} s, {r['ws_cpu_us_per_delivery']} "
+                f"us/delivery; disk flush p99/max {r['disk_fsync'].get('p99_ms')}/{r['disk_fsync'].get('max_ms')} ms")
+    return f"{head}; {json.dumps(r)}"
 
 
 def parse_args(argv=None):
@@ -338,32 +306,15 @@ def main(argv=None) -> int:
     if not (PEER_DIR / "node_modules").is_dir():
         raise SystemExit(f"run `npm ci` in {PEER_DIR} first")
     prepare_load_generator(args)
-    split = ("unpinned" if args.no_pin else f"peer node processes{' and noise' if args.noise else ''} on core(s) "
-             f"{args.ws_cores}, load generator on core(s) {args.client_cores} (taskset); PostgreSQL and Redis "
-             f"unpinned; {psutil.cpu_count()} cores")
-    results = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-               "command": " ".join([".venv/bin/python -m loadtests.bench_peer", *sys.argv[1:]]),
-               "core_split": split, "peer": {"versions": peer_versions(args.node), "pg_pool": POOL_SIZE,
-                                             "room_turns": not args.no_room_turn}, "runs": []}
-    print(f"bench-peer {results['date']}  {split}", flush=True)
-    seeding.rebuild_database(args.db)
-    out = Path(args.json or processes.ROOT / "var" / "bench" / f"peer-{int(time.time())}.json")
-    try:
-        layout = seed(args)
+
+    def prepare(layout: dict, results: dict):
         statement = send_statement({**os.environ, **server_env(args, args.db, "seed", None)})
         results["peer"].update(send_sql=statement[0], send_params=statement[1])
-        for scenario in args.scenarios:
-            for _ in range(args.repeat):
-                results["runs"].append(run(scenario, args, layout, statement))
-                print("  " + summary(results["runs"][-1]), flush=True)
-    except KeyboardInterrupt:
-        print("  interrupted: everything started was stopped")
-        return 130
-    finally:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=sorted))
-        print(f"  results: {out}")
-    return 0
+        return lambda scenario: run(scenario, args, layout, statement)
+
+    peer = {"versions": peer_versions(args.node), "pg_pool": POOL_SIZE, "room_turns": not args.no_room_turn}
+    return run_invocation(args, tool="bench_peer", servers="peer node processes", results_name="peer",
+                          extra={"peer": peer}, prepare=prepare, summarise=summary)
 
 
 if __name__ == "__main__":

@@ -296,35 +296,29 @@ async def sync(server, layout: dict, args) -> dict:
 # --- one run of one scenario --------------------------------------------------------------
 
 def run(scenario: str, args, layout: dict) -> dict:
-    rate, ws_default = DEFAULTS[scenario]
-    rate = args.rate or rate
-    n_ws = args.ws_processes or ws_default
+    record = new_record(scenario, args, DEFAULTS)
     prefix = f"bench-rt-{uuid.uuid4().hex[:8]}"
-    record = {"scenario": scenario, "rate": rate, "ws_processes": n_ws, "noise": args.noise,
-              "box_before": {**box_load(), "busiest": busiest()}}
     cluster = noise = None
     servers: list = []
     try:
         if scenario == "failover":
             cluster = processes.SentinelCluster(f"bench{uuid.uuid4().hex[:6]}").start()
         env = server_env(args, args.db, prefix, cluster.env if cluster else None)
-        servers = [processes.ws_server(env, cores=ws_cores(args, i)) for i in range(n_ws)]
+        servers = [processes.ws_server(env, cores=ws_cores(args, i)) for i in range(record["ws_processes"])]
         for server in servers:
             server.wait_ready(60)
-        if args.noise:
-            noise, noise_from = processes.noise(ws_cores(args, 0)), time.monotonic()
+        noise = Noise.start(args)
         if scenario in ("idle", "sync"):
             work = (idle if scenario == "idle" else sync)(servers[0], layout, args)
         else:
-            work = fanout(servers, layout["big" if scenario == "big-room" else "rooms"], rate, args, cluster)
+            work = fanout(servers, layout["big" if scenario == "big-room" else "rooms"], record["rate"], args, cluster)
         record["result"] = asyncio.run(work)
-        if noise is not None:  # what it got of its core (less than half when the box is busy)
-            record["noise_busy_pct"] = round(100 * sum(psutil.Process(noise.pid).cpu_times()[:2])
-                                             / (time.monotonic() - noise_from), 1)
+        record.update(noise.share() if noise else {})
     except Exception as exc:  # noqa: BLE001 - a run that breaks is a result too; the next runs go on
         record["result"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
     finally:
-        processes.stop(noise)
+        if noise:
+            noise.stop()
         for server in servers:
             server.terminate()
         if cluster is not None:
@@ -332,6 +326,33 @@ def run(scenario: str, args, layout: dict) -> dict:
         seeding.forget_redis_keys(REDIS_URL, prefix)
     record["box_after"] = {**box_load(), "busiest": busiest()}
     return record
+
+
+def new_record(scenario: str, args, defaults: dict) -> dict:
+    """A run's record as it starts: the scenario, its rate and processes (the options or the
+    scenario's defaults), and the box's load before it."""
+    rate, ws_default = defaults[scenario]
+    return {"scenario": scenario, "rate": args.rate or rate, "ws_processes": args.ws_processes or ws_default,
+            "noise": args.noise, "box_before": {**box_load(), "busiest": busiest()}}
+
+
+class Noise:
+    """--noise: a process keeping the first ws core about half busy, started once the servers are
+    ready; `share()` is what it got of that core (less than half when the box is busy)."""
+
+    def __init__(self, proc):
+        self.proc, self.started = proc, time.monotonic()
+
+    @classmethod
+    def start(cls, args) -> "Noise | None":
+        return cls(processes.noise(ws_cores(args, 0))) if args.noise else None
+
+    def share(self) -> dict:
+        busy = sum(psutil.Process(self.proc.pid).cpu_times()[:2])
+        return {"noise_busy_pct": round(100 * busy / (time.monotonic() - self.started), 1)}
+
+    def stop(self) -> None:
+        processes.stop(self.proc)
 
 
 def ws_cores(args, i: int) -> str | None:
@@ -344,20 +365,29 @@ def ws_cores(args, i: int) -> str | None:
 
 
 def summary(record: dict) -> str:
-    noise = f" noise {record.get('noise_busy_pct')}%" if record["noise"] else ""
-    r, name = record["result"], f"[{record['scenario']} ws={record['ws_processes']}{noise}]"
-    load = f"load {record['box_before']['loadavg'][0]} -> {record['box_after']['loadavg'][0]}"
+    r, head = record["result"], run_heading(record)
     if "send_to_message_new_ms" in r:
-        c, d = r["send_to_confirmed_ms"], r["send_to_message_new_ms"]
-        line = (f"{name} {load}; confirmed {r['confirmed']}/{r['sends']}, deliveries {r['deliveries']}/"
-                f"{r['deliveries_expected']}; confirm p50/p95/p99 {c['p50']}/{c['p95']}/{c['p99']} ms; "
-                f"message_new {d['p50']}/{d['p95']}/{d['p99']} ms; lost live {r['lost_live']}, duplicates "
-                f"{r['duplicates']}, members needing sync {r['members_needing_sync']}; ws CPU "
+        line = (f"{head}; {fanout_figures(r)}, members needing sync {r['members_needing_sync']}; ws CPU "
                 f"{r['ws_cpu_us_per_delivery']} us/delivery; server repairs {r['server']['repairs']} "
                 f"resyncs {r['server']['resync_signals']}; disk flush p99/max {r['disk_fsync'].get('p99_ms')}/"
                 f"{r['disk_fsync'].get('max_ms')} ms")
         return line + (f"; failover {r['failover']}" if "failover" in r else "")
-    return f"{name} {load}; {json.dumps(r)}"
+    return f"{head}; {json.dumps(r)}"
+
+
+def run_heading(record: dict, server: str = "") -> str:
+    """`[scenario ws=N noise P%] load A -> B`, the start of a run's summary line."""
+    noise = f" noise {record.get('noise_busy_pct')}%" if record["noise"] else ""
+    load = f"load {record['box_before']['loadavg'][0]} -> {record['box_after']['loadavg'][0]}"
+    return f"[{server}{record['scenario']} ws={record['ws_processes']}{noise}] {load}"
+
+
+def fanout_figures(r: dict) -> str:
+    """A fan-out run's counts, latencies and losses, as both benches summarise them."""
+    c, d = r["send_to_confirmed_ms"], r["send_to_message_new_ms"]
+    return (f"confirmed {r['confirmed']}/{r['sends']}, deliveries {r['deliveries']}/{r['deliveries_expected']}; "
+            f"confirm p50/p95/p99 {c['p50']}/{c['p95']}/{c['p99']} ms; message_new {d['p50']}/{d['p95']}/{d['p99']} "
+            f"ms; lost live {r['lost_live']}, duplicates {r['duplicates']}")
 
 
 def parse_args(argv=None):
@@ -424,21 +454,31 @@ def seed(args) -> dict:
 def main(argv=None) -> int:
     args = parse_args(argv)
     prepare_load_generator(args)
-    split = ("unpinned" if args.no_pin else f"ws processes{' and noise' if args.noise else ''} on core(s) "
+    return run_invocation(args, tool="bench_realtime", servers="ws processes", results_name="realtime",
+                          extra={}, prepare=lambda layout, results: lambda scenario: run(scenario, args, layout),
+                          summarise=summary)
+
+
+def run_invocation(args, *, tool: str, servers: str, results_name: str, extra: dict, prepare, summarise) -> int:
+    """One invocation of a fan-out bench (this one, loadtests.bench_peer): the core split, a fresh
+    database and its seeding, each scenario --repeat times with a summary line per run, and the
+    results file, written even when interrupted. `prepare(layout, results)` gives the function
+    that runs one scenario."""
+    split = ("unpinned" if args.no_pin else f"{servers}{' and noise' if args.noise else ''} on core(s) "
              f"{args.ws_cores}, load generator on core(s) {args.client_cores} (taskset); PostgreSQL and Redis "
              f"unpinned; {psutil.cpu_count()} cores")
     results = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-               "command": " ".join([".venv/bin/python -m loadtests.bench_realtime", *sys.argv[1:]]),
-               "core_split": split, "runs": []}
-    print(f"bench-realtime {results['date']}  {split}", flush=True)
+               "command": " ".join([f".venv/bin/python -m loadtests.{tool}", *sys.argv[1:]]),
+               "core_split": split, **extra, "runs": []}
+    print(f"{tool.replace('_', '-')} {results['date']}  {split}", flush=True)
     seeding.rebuild_database(args.db)
-    out = Path(args.json or processes.ROOT / "var" / "bench" / f"realtime-{int(time.time())}.json")
+    out = Path(args.json or processes.ROOT / "var" / "bench" / f"{results_name}-{int(time.time())}.json")
     try:
-        layout = seed(args)
+        run_scenario = prepare(seed(args), results)
         for scenario in args.scenarios:
             for _ in range(args.repeat):
-                results["runs"].append(run(scenario, args, layout))
-                print("  " + summary(results["runs"][-1]), flush=True)
+                results["runs"].append(run_scenario(scenario))
+                print("  " + summarise(results["runs"][-1]), flush=True)
     except KeyboardInterrupt:
         print("  interrupted: everything started was stopped")
         return 130
